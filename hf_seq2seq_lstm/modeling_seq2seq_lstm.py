@@ -1,0 +1,733 @@
+"""LSTM/GRU encoder-decoder with optional Bahdanau or Luong attention, as a transformers model.
+
+Remote code: this file travels to the Hub beside the weights, so it imports only torch,
+transformers and (relatively) its configuration. It reads bottom-up: the recurrent state,
+attention, encoder, decoder, then the pretrained-model classes.
+
+Shapes use B = batch, S = source length, T = target length, H = hidden_dim, E = embedding_dim,
+L = num_layers, V = target vocabulary.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from transformers import GenerationMixin, PreTrainedModel
+from transformers import initialization as init
+from transformers.dynamic_module_utils import custom_object_save
+from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
+
+from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
+from .pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
+
+MAX_TARGET_LENGTH = 256  # generate()'s default cap on new tokens
+
+# transformers 5.24 renamed the generation cache argument and output field from
+# `past_key_values` to `cache`; the remote code must run under whichever version a user has.
+CACHE_ARG = "cache" if "cache" in Seq2SeqLMOutput.__dataclass_fields__ else "past_key_values"
+
+
+class RNNDecoderState:
+    """The decoder's recurrent state, passed between generation steps as the generation cache.
+
+    Holds everything a step needs besides the encoder outputs, so each step costs the same
+    whatever the prefix length:
+        hidden: (L, B, H) decoder hidden state per layer.
+        cell: (L, B, H) LSTM cell state, None for a GRU.
+        input_feed: (B, H) previous output vector (input feeding), else None.
+        attention_keys: (B, S, H) encoder outputs projected once for the attention score.
+        steps: how many target tokens the state has consumed.
+    """
+
+    is_compileable = False
+
+    def __init__(self, hidden, cell=None, input_feed=None, attention_keys=None, steps=0):
+        self.hidden = hidden
+        self.cell = cell
+        self.input_feed = input_feed
+        self.attention_keys = attention_keys
+        self.steps = steps
+
+    @property
+    def is_linear(self):
+        # generate() asks this of a cache: a recurrent state has one fixed-size slot per layer.
+        return [True] * self.hidden.shape[0]
+
+    def get_seq_length(self, layer_idx=0):
+        return self.steps
+
+    def reorder_cache(self, beam_idx):
+        """Keep the rows of `beam_idx` (beam search), in place."""
+        self.hidden = self.hidden.index_select(1, beam_idx)
+        if self.cell is not None:
+            self.cell = self.cell.index_select(1, beam_idx)
+        if self.input_feed is not None:
+            self.input_feed = self.input_feed.index_select(0, beam_idx)
+        if self.attention_keys is not None:
+            self.attention_keys = self.attention_keys.index_select(0, beam_idx)
+
+    def rnn_state(self):
+        """The state in the form `nn.LSTM` / `nn.GRU` take."""
+        return self.hidden if self.cell is None else (self.hidden, self.cell)
+
+
+@dataclass
+class Seq2SeqLSTMEncoderOutput(ModelOutput):
+    """Encoder outputs; every tensor is batch-first because generate() expands dim 0 for beams.
+
+    last_hidden_state: (B, S, H) top-layer outputs (both directions concatenated).
+    final_hidden: (B, L, H) last state per layer, after the bridge: the decoder's initial state.
+    final_cell: (B, L, H) LSTM cell counterpart, None for a GRU.
+    attention_mask: (B, S) the source mask the outputs were computed with.
+    hidden_states: per-layer outputs when `output_hidden_states=True`.
+    """
+
+    last_hidden_state: torch.FloatTensor | None = None
+    final_hidden: torch.FloatTensor | None = None
+    final_cell: torch.FloatTensor | None = None
+    attention_mask: torch.LongTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+class Seq2SeqLSTMAttention(nn.Module):
+    r"""Scores a decoder query against the encoder outputs; returns `(context, weights)`.
+
+    luong (general):  score(q, h_s) = q^T W_a h_s
+    bahdanau:         score(q, h_s) = v^T tanh(W_q q + W_k h_s)
+
+    Keys (`W_a h_s` or `W_k h_s`) are projected once per source sentence by `project_keys`.
+    """
+
+    def __init__(self, config: Seq2SeqLSTMConfig):
+        super().__init__()
+        self.kind = config.attention
+        hidden = config.hidden_dim
+        self.key_proj = nn.Linear(hidden, hidden, bias=False)
+        if self.kind == "bahdanau":
+            self.query_proj = nn.Linear(hidden, hidden, bias=True)
+            self.energy = nn.Linear(hidden, 1, bias=False)
+
+    def project_keys(self, memory):
+        """(B, S, H) encoder outputs -> (B, S, H) keys."""
+        return self.key_proj(memory)
+
+    def forward(self, query, keys, memory, source_mask):
+        """query (B, T, H), keys/memory (B, S, H), source_mask (B, S) -> (B, T, H), (B, T, S)."""
+        if self.kind == "luong":
+            scores = torch.bmm(query, keys.transpose(1, 2))
+        else:
+            scores = self.energy(torch.tanh(self.query_proj(query).unsqueeze(2) + keys.unsqueeze(1)))
+            scores = scores.squeeze(-1)
+        scores = scores.masked_fill(~source_mask.bool().unsqueeze(1), torch.finfo(scores.dtype).min)
+        weights = torch.softmax(scores, dim=-1)
+        return torch.bmm(weights.to(memory.dtype), memory), weights
+
+
+def _rnn_class(config):
+    return nn.LSTM if config.cell_type == "lstm" else nn.GRU
+
+
+class Seq2SeqLSTMEncoder(nn.Module):
+    """Embedding -> multi-layer (bi)directional LSTM/GRU over packed sequences -> bridge.
+
+    Packing keeps padding out of the states: a sentence encoded alone or inside a right-padded
+    batch gives the same outputs. Layers are separate one-layer RNNs run on the same packed
+    sequence (the cost of one multi-layer call), so per-layer hidden states come for free.
+    """
+
+    main_input_name = "input_ids"
+
+    def __init__(self, config: Seq2SeqLSTMConfig):
+        super().__init__()
+        self.config = config
+        directions = 2 if config.bidirectional_encoder else 1
+        self.embed_tokens = nn.Embedding(
+            config.src_vocab_size, config.embedding_dim, padding_idx=config.pad_token_id
+        )
+        rnn = _rnn_class(config)
+        self.layers = nn.ModuleList(
+            rnn(
+                config.embedding_dim if index == 0 else config.hidden_dim,
+                config.hidden_dim // directions,
+                bidirectional=config.bidirectional_encoder,
+                batch_first=True,
+            )
+            for index in range(config.num_layers)
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        # The bridge: both directions' final states are concatenated to H, then mixed by a
+        # learned layer, since the decoder runs in one direction only.
+        self.bridge = None
+        if config.bidirectional_encoder:
+            width = config.hidden_dim * (2 if config.cell_type == "lstm" else 1)
+            self.bridge = nn.Linear(width, width)
+
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        output_hidden_states=None,
+        output_attentions=None,
+        return_dict=None,
+        **kwargs,
+    ):
+        """input_ids (B, S), attention_mask (B, S) right-padded -> `Seq2SeqLSTMEncoderOutput`."""
+        if attention_mask is None:
+            attention_mask = input_ids.ne(self.config.pad_token_id).long()
+        lengths = _source_lengths(attention_mask)
+        embedded = self.dropout(self.embed_tokens(input_ids))  # (B, S, E)
+        packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
+        layer_outputs, finals = [], []
+        for index, layer in enumerate(self.layers):
+            if index > 0:  # dropout between layers, applied to the packed data directly
+                packed = packed._replace(data=self.dropout(packed.data))
+            packed, final = layer(packed)
+            finals.append(final)
+            if output_hidden_states:
+                layer_outputs.append(self._unpack(packed, input_ids.shape[1]))
+        outputs = layer_outputs[-1] if output_hidden_states else self._unpack(packed, input_ids.shape[1])
+        final_hidden, final_cell = self._bridge(finals)
+        return Seq2SeqLSTMEncoderOutput(
+            last_hidden_state=outputs,
+            final_hidden=final_hidden,
+            final_cell=final_cell,
+            attention_mask=attention_mask,
+            hidden_states=(embedded, *layer_outputs) if output_hidden_states else None,
+        )
+
+    @staticmethod
+    def _unpack(packed, total_length):
+        return pad_packed_sequence(packed, batch_first=True, total_length=total_length)[0]
+
+    def _bridge(self, finals):
+        """Per-layer RNN finals (dirs, B, H/dirs) -> decoder initial state, batch-first (B, L, H)."""
+        if self.config.cell_type == "lstm":
+            hidden = torch.stack([_join_directions(h) for h, _ in finals], dim=1)
+            cell = torch.stack([_join_directions(c) for _, c in finals], dim=1)
+        else:
+            hidden, cell = torch.stack([_join_directions(h) for h in finals], dim=1), None
+        if self.bridge is not None:
+            if cell is None:
+                hidden = torch.tanh(self.bridge(hidden))
+            else:
+                bridged_hidden, cell = self.bridge(torch.cat([hidden, cell], dim=-1)).chunk(2, -1)
+                hidden = torch.tanh(bridged_hidden)
+        return hidden.contiguous(), (cell.contiguous() if cell is not None else None)
+
+
+def _join_directions(state):
+    """(dirs, B, H/dirs) final state of one layer -> (B, H), directions side by side."""
+    return torch.cat(list(state), dim=-1)
+
+
+def _source_lengths(attention_mask):
+    """Lengths of right-padded rows; refuses left padding and empty rows, which packing breaks."""
+    if attention_mask.dim() != 2:
+        raise ValueError(f"attention_mask must be 2-D (batch, src_len), got {attention_mask.shape}")
+    mask = attention_mask.bool()
+    lengths = mask.sum(dim=1)
+    if (lengths == 0).any():
+        row = int((lengths == 0).nonzero()[0])
+        raise ValueError(f"attention_mask row {row} is all padding: every source needs a token")
+    prefix_lengths = mask.long().cumprod(dim=1).sum(dim=1)
+    if (prefix_lengths != lengths).any():
+        raise ValueError(
+            "attention_mask must be right-padded (ones then zeros); set the tokenizer's "
+            "padding_side='right'"
+        )
+    return lengths.cpu()
+
+
+class Seq2SeqLSTMDecoder(nn.Module):
+    """Embedding -> LSTM/GRU (initialised from the encoder's bridged final state) -> attention.
+
+    Returns output vectors (B, T, H), the input of the output layer. `step` is the single source
+    of truth for one decoder step; `forward` either loops over it or, when the maths allows
+    (no input feeding, no Bahdanau query), runs the whole target through one fused RNN call.
+    """
+
+    def __init__(self, config: Seq2SeqLSTMConfig):
+        super().__init__()
+        self.config = config
+        hidden = config.hidden_dim
+        rnn_input = config.embedding_dim
+        rnn_input += hidden if config.attention == "bahdanau" else 0  # the context
+        rnn_input += hidden if config.input_feeding else 0  # the previous output vector
+        self.embed_tokens = nn.Embedding(
+            config.tgt_vocab_size, config.embedding_dim, padding_idx=config.pad_token_id
+        )
+        self.rnn = _rnn_class(config)(
+            rnn_input,
+            hidden,
+            num_layers=config.num_layers,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.attention = Seq2SeqLSTMAttention(config) if config.attention != "none" else None
+        # Output vector = tanh(W_c [context; rnn output]) with attention, the RNN output without.
+        self.combine = nn.Linear(2 * hidden, hidden, bias=False) if self.attention else None
+
+    def init_state(self, encoder_outputs):
+        """The state before the first target token: bridged encoder state, projected keys."""
+        batch = encoder_outputs.final_hidden.shape[0]
+        memory = encoder_outputs.last_hidden_state
+        return RNNDecoderState(
+            hidden=encoder_outputs.final_hidden.transpose(0, 1).contiguous(),
+            cell=(
+                encoder_outputs.final_cell.transpose(0, 1).contiguous()
+                if encoder_outputs.final_cell is not None
+                else None
+            ),
+            input_feed=memory.new_zeros(batch, self.config.hidden_dim)
+            if self.config.input_feeding
+            else None,
+            attention_keys=self.attention.project_keys(memory) if self.attention else None,
+        )
+
+    def step(self, token_embeddings, state, memory, source_mask):
+        """One decoder step.
+
+        token_embeddings (B, E) of the previous tokens -> output vector (B, H), the new state,
+        attention weights (B, S) or None. Teacher forcing, scheduled sampling and generate()
+        all run through here.
+        """
+        context = weights = None
+        rnn_inputs = [token_embeddings]
+        if self.config.attention == "bahdanau":
+            query = state.hidden[-1].unsqueeze(1)  # previous top-layer state, (B, 1, H)
+            context, weights = self.attention(query, state.attention_keys, memory, source_mask)
+            rnn_inputs.append(context.squeeze(1))
+        if self.config.input_feeding:
+            rnn_inputs.append(state.input_feed)
+        rnn_out, rnn_state = self.rnn(torch.cat(rnn_inputs, dim=-1).unsqueeze(1), state.rnn_state())
+        hidden, cell = rnn_state if self.config.cell_type == "lstm" else (rnn_state, None)
+        if self.config.attention == "luong":
+            context, weights = self.attention(rnn_out, state.attention_keys, memory, source_mask)
+        output = self._combine(rnn_out, context)
+        output = output.squeeze(1)
+        new_state = RNNDecoderState(
+            hidden=hidden,
+            cell=cell,
+            input_feed=output if self.config.input_feeding else None,
+            attention_keys=state.attention_keys,
+            steps=state.steps + 1,
+        )
+        return output, new_state, (weights.squeeze(1) if weights is not None else None)
+
+    def _combine(self, rnn_out, context):
+        """(B, T, H) RNN outputs and contexts -> (B, T, H) output vectors."""
+        if context is None:
+            return rnn_out
+        return torch.tanh(self.combine(torch.cat([context, rnn_out], dim=-1)))
+
+    def forward_fused(self, input_ids, state, memory, source_mask):
+        """Teacher-forced target (B, T) in one RNN call; same maths as T calls to `step`."""
+        embedded = self.dropout(self.embed_tokens(input_ids))
+        rnn_out, rnn_state = self.rnn(embedded, state.rnn_state())
+        hidden, cell = rnn_state if self.config.cell_type == "lstm" else (rnn_state, None)
+        context = weights = None
+        if self.attention is not None:
+            context, weights = self.attention(rnn_out, state.attention_keys, memory, source_mask)
+        outputs = self._combine(rnn_out, context)
+        new_state = RNNDecoderState(
+            hidden=hidden,
+            cell=cell,
+            attention_keys=state.attention_keys,
+            steps=state.steps + input_ids.shape[1],
+        )
+        return outputs, new_state, weights
+
+    def forward_steps(self, input_ids, state, memory, source_mask, next_input_fn=None):
+        """Step-by-step decoding of a target (B, T).
+
+        `next_input_fn(t, output_vector)` may replace the token fed at step t + 1 (scheduled
+        sampling); by default the given `input_ids` are fed.
+        Returns outputs (B, T, H), the final state and weights (B, T, S) or None.
+        """
+        outputs, all_weights = [], []
+        tokens = input_ids[:, 0]
+        for t in range(input_ids.shape[1]):
+            embedded = self.dropout(self.embed_tokens(tokens))
+            output, state, weights = self.step(embedded, state, memory, source_mask)
+            outputs.append(output)
+            all_weights.append(weights)
+            if t + 1 < input_ids.shape[1]:
+                tokens = input_ids[:, t + 1]
+                if next_input_fn is not None:
+                    tokens = next_input_fn(t + 1, output, tokens)
+        weights = torch.stack(all_weights, dim=1) if self.attention is not None else None
+        return torch.stack(outputs, dim=1), state, weights
+
+
+class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
+    config_class = Seq2SeqLSTMConfig
+    config: Seq2SeqLSTMConfig
+    base_model_prefix = "model"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = False
+    _is_stateful = True  # a recurrent state cannot be rolled back: no assisted decoding
+    _no_split_modules = ["Seq2SeqLSTMEncoder", "Seq2SeqLSTMDecoder"]
+
+    @classmethod
+    def _supports_default_dynamic_cache(cls):
+        # Our state is an RNNDecoderState, built by forward; a DynamicCache has nothing to hold.
+        return False
+
+    def _init_weights(self, module):
+        """Initialise per `config.init_scheme`; covers LSTM, GRU, attention and embeddings.
+
+        Parameters already loaded by `from_pretrained` carry `_is_hf_initialized` and are kept.
+        """
+        params = [
+            (name, param)
+            for name, param in module.named_parameters(recurse=False)
+            if not getattr(param, "_is_hf_initialized", False)
+        ]
+        if not params:
+            return
+        scheme = self.config.init_scheme
+        if scheme == "pytorch":
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        elif scheme == "uniform":
+            for _, param in params:
+                init.uniform_(param, -self.config.init_range, self.config.init_range)
+        # "xavier": Xavier-uniform input maps, orthogonal recurrences, zero biases, LSTM
+        # forget-gate bias 1 so that early gradients flow through time.
+        elif isinstance(module, (nn.LSTM, nn.GRU)):
+            gates = 4 if isinstance(module, nn.LSTM) else 3
+            for name, param in params:
+                blocks = param.data.chunk(gates, 0)
+                if name.startswith("weight_ih"):
+                    for block in blocks:
+                        nn.init.xavier_uniform_(block)
+                elif name.startswith("weight_hh"):
+                    for block in blocks:
+                        nn.init.orthogonal_(block)
+                else:
+                    nn.init.zeros_(param.data)
+                    if gates == 4 and name.startswith("bias_ih"):
+                        nn.init.ones_(blocks[1])  # LSTM gate order: input, forget, cell, output
+        elif isinstance(module, nn.Linear):
+            init.xavier_uniform_(module.weight)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=module.embedding_dim**-0.5)
+        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            with torch.no_grad():
+                module.weight[module.padding_idx].zero_()
+
+
+class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
+    """Encoder and decoder; returns decoder output vectors (the output layer lives on top)."""
+
+    def __init__(self, config: Seq2SeqLSTMConfig):
+        super().__init__(config)
+        self.encoder = Seq2SeqLSTMEncoder(config)
+        self.decoder = Seq2SeqLSTMDecoder(config)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.encoder.embed_tokens
+
+    def set_input_embeddings(self, value):
+        self.encoder.embed_tokens = value
+        if self.config.share_embeddings:
+            self.decoder.embed_tokens = value
+
+    def get_expanded_tied_weights_keys(self, all_submodels=False):
+        if all_submodels:
+            return super().get_expanded_tied_weights_keys(all_submodels=True)
+        if self.config.share_embeddings:
+            return {"encoder.embed_tokens.weight": "decoder.embed_tokens.weight"}
+        return {}
+
+
+class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, GenerationMixin):
+    """The translation model: `Seq2SeqLSTMModel` plus the output layer, loss and generate()."""
+
+    def __init__(self, config: Seq2SeqLSTMConfig):
+        super().__init__(config)
+        self.model = Seq2SeqLSTMModel(config)
+        self.lm_head = nn.Linear(config.hidden_dim, config.tgt_vocab_size)
+        self.post_init()
+        # Translation defaults, saved as generation_config.json; max_new_tokens also follows the
+        # source length (see `generate`).
+        self.generation_config.num_beams = 5
+        self.generation_config.length_penalty = 1.0
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """`PreTrainedModel.save_pretrained`, plus what makes the folder complete remote code.
+
+        config.json gains `auto_map` entries for AutoModel (this generation-capable class) and
+        the `custom_pipelines` "translation" entry, and the pipeline's file is copied beside the
+        modeling files, so any folder we write works with `pipeline("translation", ...)`.
+        """
+        module = type(self).__module__.split(".")[-1]
+        self.config.auto_map = {
+            **(getattr(self.config, "auto_map", None) or {}),
+            "AutoModel": f"{module}.{type(self).__name__}",
+        }
+        pipeline_module = Seq2SeqLSTMTranslationPipeline.__module__.split(".")[-1]
+        self.config.custom_pipelines = {
+            "translation": {
+                "impl": f"{pipeline_module}.{Seq2SeqLSTMTranslationPipeline.__name__}",
+                "pt": ["AutoModelForSeq2SeqLM"],
+                "type": "text",
+            }
+        }
+        super().save_pretrained(save_directory, *args, **kwargs)
+        custom_object_save(Seq2SeqLSTMTranslationPipeline, save_directory)
+
+    @torch.no_grad()
+    def generate(self, inputs=None, generation_config=None, **kwargs):
+        """`GenerationMixin.generate`, with output length bounded by the source length.
+
+        Unless `max_new_tokens` or `max_length` is given (in kwargs or `generation_config`),
+        at most `2 * source_length + 10` tokens are generated (capped at MAX_TARGET_LENGTH):
+        a translation is rarely more than twice as long as its source.
+        """
+        length_given = "max_new_tokens" in kwargs or "max_length" in kwargs
+        for config in (generation_config, self.generation_config):
+            length_given |= config is not None and config.max_new_tokens is not None
+        source = inputs if inputs is not None else kwargs.get("input_ids")
+        if not length_given and source is not None:
+            mask = kwargs.get("attention_mask")
+            source_length = int(mask.sum(1).max()) if mask is not None else source.shape[1]
+            kwargs["max_new_tokens"] = min(2 * source_length + 10, MAX_TARGET_LENGTH)
+        return super().generate(inputs, generation_config=generation_config, **kwargs)
+
+    def get_expanded_tied_weights_keys(self, all_submodels=False):
+        if all_submodels:
+            return super().get_expanded_tied_weights_keys(all_submodels=True)
+        if self.config.tie_word_embeddings:
+            return {"lm_head.weight": "model.decoder.embed_tokens.weight"}
+        return {}
+
+    def get_input_embeddings(self):
+        return self.model.encoder.embed_tokens
+
+    def set_input_embeddings(self, value):
+        self.model.set_input_embeddings(value)
+
+    def get_output_embeddings(self):
+        return self.lm_head
+
+    def set_output_embeddings(self, new_embeddings):
+        self.lm_head = new_embeddings
+
+    def get_decoder(self):
+        return self.model.decoder
+
+    def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None, **kwargs):
+        """Resize every embedding and the output layer for a joint vocabulary that gained tokens.
+
+        Keeps `src_vocab_size` and `tgt_vocab_size` true. With separate vocabularies, resize the
+        modules yourself: one number cannot say which side grew.
+        """
+        if self.config.src_vocab_size != self.config.tgt_vocab_size:
+            raise ValueError(
+                "resize_token_embeddings needs a joint vocabulary (src_vocab_size == "
+                f"tgt_vocab_size), got {self.config.src_vocab_size} and "
+                f"{self.config.tgt_vocab_size}"
+            )
+        encoder_embeddings = super().resize_token_embeddings(
+            new_num_tokens, pad_to_multiple_of, **kwargs
+        )
+        size = encoder_embeddings.num_embeddings
+        decoder = self.model.decoder
+        if not self.config.share_embeddings:
+            decoder.embed_tokens = self._get_resized_embeddings(decoder.embed_tokens, size)
+        if self.config.tie_word_embeddings:
+            self.lm_head.weight = decoder.embed_tokens.weight
+        self.config.src_vocab_size = size
+        self.config.tgt_vocab_size = size
+        return encoder_embeddings
+
+    def prepare_decoder_input_ids_from_labels(self, labels):
+        return self._shift_right(labels)
+
+    def _shift_right(self, labels):
+        """labels (B, T) -> decoder inputs (B, T): start token, then labels[:, :-1]; -100 -> pad."""
+        shifted = labels.new_full(labels.shape, self.config.decoder_start_token_id)
+        shifted[:, 1:] = labels[:, :-1]
+        return shifted.masked_fill(shifted == -100, self.config.pad_token_id)
+
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        decoder_input_ids=None,
+        decoder_attention_mask=None,
+        encoder_outputs=None,
+        labels=None,
+        cache=None,
+        past_key_values=None,
+        use_cache=None,
+        output_attentions=None,
+        output_hidden_states=None,
+        return_dict=None,
+        teacher_forcing_ratio=None,
+    ):
+        r"""Encode the source, decode the target, return `Seq2SeqLMOutput`.
+
+        input_ids / attention_mask: (B, S) right-padded source.
+        decoder_input_ids: (B, T); defaults to `labels` shifted right.
+        labels: (B, T) target ids; -100 and pad are ignored by the loss.
+        teacher_forcing_ratio: overrides `config.teacher_forcing_ratio` for this call; only
+            applies in training mode (evaluation always feeds the given inputs).
+        cache (or `past_key_values` before transformers 5.24): an `RNNDecoderState` to continue
+            from. decoder_attention_mask is accepted for API compatibility; a recurrent decoder
+            is causal, so right padding of the target needs no mask.
+        """
+        state = cache if cache is not None else past_key_values
+        if not isinstance(state, RNNDecoderState):  # e.g. an empty cache object from generate()
+            state = None
+        config = self.config
+        use_cache = config.use_cache if use_cache is None else use_cache
+        return_dict = config.return_dict if return_dict is None else return_dict
+        output_attentions = config.output_attentions if output_attentions is None else output_attentions
+        output_hidden_states = (
+            config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        )
+
+        if labels is not None:
+            self._check_ids("labels", labels, config.tgt_vocab_size, allow_ignore=True)
+            if decoder_input_ids is None:
+                decoder_input_ids = self._shift_right(labels)
+        if decoder_input_ids is None:
+            raise ValueError("forward needs decoder_input_ids or labels")
+        self._check_ids("decoder_input_ids", decoder_input_ids, config.tgt_vocab_size)
+
+        if encoder_outputs is None:
+            if input_ids is None:
+                raise ValueError("forward needs input_ids or encoder_outputs")
+            self._check_ids("input_ids", input_ids, config.src_vocab_size)
+            if attention_mask is not None and attention_mask.shape != input_ids.shape:
+                raise ValueError(
+                    f"attention_mask shape {tuple(attention_mask.shape)} does not match "
+                    f"input_ids shape {tuple(input_ids.shape)}"
+                )
+            encoder_outputs = self.model.encoder(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                output_hidden_states=output_hidden_states,
+            )
+        elif not isinstance(encoder_outputs, Seq2SeqLSTMEncoderOutput):
+            encoder_outputs = Seq2SeqLSTMEncoderOutput(*encoder_outputs)
+        source_mask = attention_mask if attention_mask is not None else encoder_outputs.attention_mask
+        memory = encoder_outputs.last_hidden_state
+        if source_mask.shape != memory.shape[:2]:
+            raise ValueError(
+                f"attention_mask shape {tuple(source_mask.shape)} does not match the encoder "
+                f"outputs {tuple(memory.shape[:2])}"
+            )
+
+        if state is None:
+            state = self.model.decoder.init_state(encoder_outputs)
+        elif decoder_input_ids.shape[1] > state.steps:
+            # A full prefix passed with a state that has consumed part of it: feed the rest.
+            decoder_input_ids = decoder_input_ids[:, state.steps :]
+
+        ratio = config.teacher_forcing_ratio if teacher_forcing_ratio is None else teacher_forcing_ratio
+        outputs, state, cross_attentions = self._decode(
+            decoder_input_ids, state, memory, source_mask, ratio if self.training else 1.0
+        )
+        logits = self.lm_head(self.model.decoder.dropout(outputs))
+
+        loss = None
+        if labels is not None:
+            targets = labels.masked_fill(labels == config.pad_token_id, -100)
+            loss = F.cross_entropy(
+                logits.float().reshape(-1, logits.shape[-1]),
+                targets.reshape(-1),
+                ignore_index=-100,
+                label_smoothing=config.label_smoothing,
+            )
+
+        decoder_hidden_states = (outputs,) if output_hidden_states else None
+        cross_attentions = (cross_attentions,) if output_attentions else None
+        result = Seq2SeqLMOutput(
+            loss=loss,
+            logits=logits,
+            decoder_hidden_states=decoder_hidden_states,
+            cross_attentions=cross_attentions,
+            encoder_last_hidden_state=memory,
+            encoder_hidden_states=encoder_outputs.hidden_states,
+            **{CACHE_ARG: state if use_cache else None},
+        )
+        return result if return_dict else result.to_tuple()
+
+    def _decode(self, decoder_input_ids, state, memory, source_mask, teacher_forcing_ratio):
+        """Run the decoder over `decoder_input_ids`, feeding model predictions where the ratio says.
+
+        Returns output vectors (B, T, H), the new state and attention weights (B, T, S) or None.
+        """
+        decoder = self.model.decoder
+        length = decoder_input_ids.shape[1]
+        sampling = teacher_forcing_ratio < 1.0 and length > 1
+        if sampling and self.config.scheduled_sampling_mode == "two_pass":
+            with torch.no_grad():
+                first_pass, _, _ = self._decode(decoder_input_ids, state, memory, source_mask, 1.0)
+                predictions = self.lm_head(first_pass).argmax(-1)
+            use_gold = self.teacher_forcing_mask(
+                decoder_input_ids.shape, teacher_forcing_ratio, decoder_input_ids.device
+            )
+            mixed = decoder_input_ids.clone()
+            mixed[:, 1:] = torch.where(use_gold[:, 1:], decoder_input_ids[:, 1:], predictions[:, :-1])
+            return self._decode(mixed, state, memory, source_mask, 1.0)
+        if not sampling and self.config.fused_decoder_possible:
+            return decoder.forward_fused(decoder_input_ids, state, memory, source_mask)
+        if not sampling:
+            return decoder.forward_steps(decoder_input_ids, state, memory, source_mask)
+
+        use_gold = self.teacher_forcing_mask(
+                decoder_input_ids.shape, teacher_forcing_ratio, decoder_input_ids.device
+            )
+
+        def next_input(t, previous_output, gold_tokens):
+            # The model's own prediction, chosen without gradient through the choice.
+            with torch.no_grad():
+                predicted = self.lm_head(previous_output).argmax(-1)
+            return torch.where(use_gold[:, t], gold_tokens, predicted)
+
+        return decoder.forward_steps(decoder_input_ids, state, memory, source_mask, next_input)
+
+    @staticmethod
+    def teacher_forcing_mask(shape, teacher_forcing_ratio, device=None):
+        """(B, T) booleans, True where step t is fed the ground truth; drawn per token, per sentence.
+
+        Column 0 (the start token) is always ground truth.
+        """
+        use_gold = torch.rand(shape, device=device) < teacher_forcing_ratio
+        use_gold[:, 0] = True
+        return use_gold
+
+    @staticmethod
+    def _check_ids(name, ids, vocab_size, allow_ignore=False):
+        if ids.dim() != 2:
+            raise ValueError(f"{name} must be 2-D (batch, length), got shape {tuple(ids.shape)}")
+        if ids.numel() == 0:
+            raise ValueError(f"{name} is empty (shape {tuple(ids.shape)})")
+        valid = ids if not allow_ignore else ids[ids != -100]
+        if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= vocab_size):
+            raise ValueError(
+                f"{name} holds ids outside [0, {vocab_size}): min {int(valid.min())}, "
+                f"max {int(valid.max())}"
+            )
+
+
+Seq2SeqLSTMForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
+
+__all__ = [
+    "RNNDecoderState",
+    "Seq2SeqLSTMEncoderOutput",
+    "Seq2SeqLSTMModel",
+    "Seq2SeqLSTMForConditionalGeneration",
+    "Seq2SeqLSTMPreTrainedModel",
+]

@@ -1,0 +1,61 @@
+"""A Korean->English translation pipeline, shipped as remote code beside the model.
+
+transformers 5.x removed its built-in "translation" pipeline; this one makes
+`pipeline("translation", model=folder_or_repo, trust_remote_code=True)` work again. It imports
+only transformers (it travels to the Hub with the model).
+"""
+
+from transformers import Pipeline
+
+
+class Seq2SeqLSTMTranslationPipeline(Pipeline):
+    """Translate sentences: `pipe("안녕하세요")` -> `[{"translation_text": "Hello."}]`.
+
+    A list of sentences gives one dict per sentence (a list of dicts per sentence when
+    `num_return_sequences > 1`). Empty or whitespace-only sentences translate to "" without
+    running the model. Sources longer than `max_source_length` tokens (default: the
+    tokenizer's `model_max_length`) are truncated. Other keyword arguments go to `generate()`.
+    """
+
+    _load_tokenizer = True
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+    _pipeline_calls_generate = True
+
+    def __call__(self, inputs, **kwargs):
+        single = isinstance(inputs, str)
+        sentences = [inputs] if single else list(inputs)
+        for index, sentence in enumerate(sentences):
+            if not isinstance(sentence, str):
+                raise TypeError(f"input {index} is {type(sentence).__name__}, expected a str")
+        outputs = [None] * len(sentences)
+        to_translate = [i for i, sentence in enumerate(sentences) if sentence.strip()]
+        if to_translate:
+            translated = super().__call__([sentences[i] for i in to_translate], **kwargs)
+            for i, result in zip(to_translate, translated, strict=True):
+                outputs[i] = result
+        num_return_sequences = kwargs.get("num_return_sequences", 1)
+        empty = {"translation_text": ""}
+        for i, result in enumerate(outputs):
+            if result is None:
+                outputs[i] = empty if num_return_sequences == 1 else [empty] * num_return_sequences
+        return outputs
+
+    def _sanitize_parameters(self, max_source_length=None, **generate_kwargs):
+        preprocess_params = {}
+        if max_source_length is not None:
+            preprocess_params["max_source_length"] = max_source_length
+        return preprocess_params, generate_kwargs, {}
+
+    def preprocess(self, sentence, max_source_length=None):
+        max_length = max_source_length or self.tokenizer.model_max_length
+        return self.tokenizer(sentence, truncation=True, max_length=max_length, return_tensors="pt")
+
+    def _forward(self, model_inputs, **generate_kwargs):
+        return {"output_ids": self.model.generate(**model_inputs, **generate_kwargs)}
+
+    def postprocess(self, model_outputs):
+        texts = self.tokenizer.batch_decode(model_outputs["output_ids"], skip_special_tokens=True)
+        results = [{"translation_text": text.strip()} for text in texts]
+        return results[0] if len(results) == 1 else results
