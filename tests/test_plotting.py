@@ -1,0 +1,147 @@
+"""Attention heatmaps render Korean with a real font, offline; training curves are written as PNG."""
+
+import struct
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
+from matplotlib.image import imread
+
+from hf_seq2seq_lstm import plotting
+
+SOURCE_TOKENS = ["▁나는", "▁매일", "▁학교", "에", "▁갑니다", ".", "</s>"]
+TARGET_TOKENS = ["▁I", "▁go", "▁to", "▁school", "▁every", "▁day", ".", "</s>"]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path) -> tuple[int, int]:
+    """(width, height) from the PNG header, after checking the signature."""
+    header = path.read_bytes()[:24]
+    assert header[:8] == PNG_SIGNATURE
+    return struct.unpack(">II", header[16:24])
+
+
+def missing_glyph_warnings(records) -> list[str]:
+    return [str(r.message) for r in records if "missing from font" in str(r.message)]
+
+
+def attention_weights(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.dirichlet(np.ones(len(SOURCE_TOKENS)), size=len(TARGET_TOKENS))
+
+
+@pytest.fixture
+def no_korean_font(monkeypatch):
+    """Pretend neither koreanize-matplotlib nor fonts-nanum is installed."""
+    monkeypatch.setattr(plotting, "korean_font_path", lambda: None)
+    plotting.korean_font_family.cache_clear()
+    yield
+    plotting.korean_font_family.cache_clear()
+
+
+def test_bundled_korean_font_has_hangul_glyphs():
+    path = plotting.korean_font_path()
+    assert path is not None, "install koreanize-matplotlib (or Debian fonts-nanum)"
+    font = FT2Font(str(path))
+    for character in "한국어번역나는학교":
+        assert font.get_char_index(ord(character)) != 0, character
+    assert plotting.korean_font_family() == "NanumGothic"
+
+
+def test_attention_heatmap_is_a_png_sized_to_the_sentence_without_missing_glyphs(tmp_path):
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        written = plotting.plot_attention(
+            attention_weights(),
+            SOURCE_TOKENS,
+            TARGET_TOKENS,
+            tmp_path / "nested" / "attention.png",
+            title="나는 매일 학교에 갑니다.",
+        )
+    assert missing_glyph_warnings(records) == []
+    assert written == tmp_path / "nested" / "attention.png"
+    # Size grows with the token counts: (4 + 0.45 * 7) x (3 + 0.35 * 8) inches at 100 dpi.
+    assert png_size(written) == (715, 580)
+    pixels = imread(written)
+    assert pixels.std() > 0.05  # not a blank canvas
+
+
+def test_missing_glyph_check_does_catch_tofu():
+    # The check above is only worth something if drawing Hangul in a Latin font trips it.
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        with matplotlib.rc_context({"font.family": ["DejaVu Sans"]}):
+            figure = Figure()
+            figure.text(0.5, 0.5, "한국어")
+            FigureCanvasAgg(figure).draw()
+    assert missing_glyph_warnings(records)
+
+
+def test_attention_accepts_a_torch_tensor_with_a_batch_dimension(tmp_path):
+    weights = torch.from_numpy(attention_weights()).float().unsqueeze(0)
+    written = plotting.plot_attention(weights, SOURCE_TOKENS, TARGET_TOKENS, tmp_path / "a.png")
+    assert png_size(written) == (715, 580)
+
+
+def test_attention_rejects_weights_that_do_not_match_the_tokens(tmp_path):
+    with pytest.raises(ValueError, match="weights"):
+        plotting.plot_attention(
+            attention_weights().T, SOURCE_TOKENS, TARGET_TOKENS, tmp_path / "a.png"
+        )
+
+
+def test_plotting_leaves_global_matplotlib_settings_alone(tmp_path):
+    family_before = list(matplotlib.rcParams["font.family"])
+    backend_before = matplotlib.get_backend()
+    plotting.plot_attention(attention_weights(), SOURCE_TOKENS, TARGET_TOKENS, tmp_path / "a.png")
+    assert list(matplotlib.rcParams["font.family"]) == family_before
+    assert matplotlib.get_backend() == backend_before
+
+
+def test_without_a_korean_font_it_warns_once_and_still_draws(tmp_path, no_korean_font):
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        for name in ("a.png", "b.png"):
+            plotting.plot_attention(
+                attention_weights(), SOURCE_TOKENS, TARGET_TOKENS, tmp_path / name
+            )
+    font_warnings = [r for r in records if "No Korean font" in str(r.message)]
+    assert len(font_warnings) == 1
+    assert "koreanize-matplotlib" in str(font_warnings[0].message)
+    assert png_size(tmp_path / "b.png") == (715, 580)
+
+
+def training_history(with_evaluation: bool) -> list[dict]:
+    history = []
+    for step in range(0, 501, 10):
+        record = {
+            "step": step,
+            "loss": 4.0 / (1 + step / 100),
+            "teacher_forcing_ratio": 1 - step / 1000,
+        }
+        if with_evaluation and step % 100 == 0:
+            record.update(bleu=step / 25, chrf=step / 15, eval_loss=record["loss"] + 0.2)
+        history.append(record)
+    return history
+
+
+@pytest.mark.parametrize("with_evaluation", [True, False])
+def test_training_curves_are_written_as_a_png(tmp_path, with_evaluation):
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        written = plotting.plot_training_curves(
+            training_history(with_evaluation), tmp_path / "training_curves.png"
+        )
+    assert missing_glyph_warnings(records) == []
+    assert png_size(written) == (800, 900)
+    assert imread(written).std() > 0.05
+
+
+def test_training_curves_refuse_an_empty_history(tmp_path):
+    with pytest.raises(ValueError, match="history"):
+        plotting.plot_training_curves([], tmp_path / "curves.png")
