@@ -13,7 +13,10 @@ __version__ = "0.1.0"
 
 # In-process registration, so the Auto classes work without trust_remote_code here.
 AutoConfig.register("seq2seq_lstm", Seq2SeqLSTMConfig, exist_ok=True)
-AutoModelForSeq2SeqLM.register(Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, exist_ok=True)
+AutoModel.register(Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, exist_ok=True)
+AutoModelForSeq2SeqLM.register(
+    Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, exist_ok=True
+)
 
 __all__ = [
     "RNNDecoderState",

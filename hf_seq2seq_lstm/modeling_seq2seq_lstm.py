@@ -17,7 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from transformers import GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.dynamic_module_utils import custom_object_save
-from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
+from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from .pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
@@ -119,7 +119,9 @@ class Seq2SeqLSTMAttention(nn.Module):
         if self.kind == "luong":
             scores = torch.bmm(query, keys.transpose(1, 2))
         else:
-            scores = self.energy(torch.tanh(self.query_proj(query).unsqueeze(2) + keys.unsqueeze(1)))
+            scores = self.energy(
+                torch.tanh(self.query_proj(query).unsqueeze(2) + keys.unsqueeze(1))
+            )
             scores = scores.squeeze(-1)
         scores = scores.masked_fill(~source_mask.bool().unsqueeze(1), torch.finfo(scores.dtype).min)
         weights = torch.softmax(scores, dim=-1)
@@ -188,7 +190,9 @@ class Seq2SeqLSTMEncoder(nn.Module):
             finals.append(final)
             if output_hidden_states:
                 layer_outputs.append(self._unpack(packed, input_ids.shape[1]))
-        outputs = layer_outputs[-1] if output_hidden_states else self._unpack(packed, input_ids.shape[1])
+        outputs = (
+            layer_outputs[-1] if output_hidden_states else self._unpack(packed, input_ids.shape[1])
+        )
         final_hidden, final_cell = self._bridge(finals)
         return Seq2SeqLSTMEncoderOutput(
             last_hidden_state=outputs,
@@ -377,6 +381,13 @@ class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
         # Our state is an RNNDecoderState, built by forward; a DynamicCache has nothing to hold.
         return False
 
+    def get_expanded_tied_weights_keys(self, all_submodels=False):
+        # transformers only ties when `tie_word_embeddings` is set; our `_tied_weights_keys` is
+        # built per instance from the config's own flags, so it is the whole truth.
+        if all_submodels:
+            return super().get_expanded_tied_weights_keys(all_submodels=True)
+        return dict(self._tied_weights_keys or {})
+
     def _init_weights(self, module):
         """Initialise per `config.init_scheme`; covers LSTM, GRU, attention and embeddings.
 
@@ -430,6 +441,11 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
         super().__init__(config)
         self.encoder = Seq2SeqLSTMEncoder(config)
         self.decoder = Seq2SeqLSTMDecoder(config)
+        self._tied_weights_keys = (
+            {"encoder.embed_tokens.weight": "decoder.embed_tokens.weight"}
+            if config.share_embeddings
+            else None
+        )
         self.post_init()
 
     def get_input_embeddings(self):
@@ -440,13 +456,6 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
         if self.config.share_embeddings:
             self.decoder.embed_tokens = value
 
-    def get_expanded_tied_weights_keys(self, all_submodels=False):
-        if all_submodels:
-            return super().get_expanded_tied_weights_keys(all_submodels=True)
-        if self.config.share_embeddings:
-            return {"encoder.embed_tokens.weight": "decoder.embed_tokens.weight"}
-        return {}
-
 
 class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, GenerationMixin):
     """The translation model: `Seq2SeqLSTMModel` plus the output layer, loss and generate()."""
@@ -455,6 +464,11 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         super().__init__(config)
         self.model = Seq2SeqLSTMModel(config)
         self.lm_head = nn.Linear(config.hidden_dim, config.tgt_vocab_size)
+        self._tied_weights_keys = (
+            {"lm_head.weight": "model.decoder.embed_tokens.weight"}
+            if config.tie_word_embeddings
+            else None
+        )
         self.post_init()
         # Translation defaults, saved as generation_config.json; max_new_tokens also follows the
         # source length (see `generate`).
@@ -501,13 +515,6 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             source_length = int(mask.sum(1).max()) if mask is not None else source.shape[1]
             kwargs["max_new_tokens"] = min(2 * source_length + 10, MAX_TARGET_LENGTH)
         return super().generate(inputs, generation_config=generation_config, **kwargs)
-
-    def get_expanded_tied_weights_keys(self, all_submodels=False):
-        if all_submodels:
-            return super().get_expanded_tied_weights_keys(all_submodels=True)
-        if self.config.tie_word_embeddings:
-            return {"lm_head.weight": "model.decoder.embed_tokens.weight"}
-        return {}
 
     def get_input_embeddings(self):
         return self.model.encoder.embed_tokens
@@ -591,7 +598,9 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         config = self.config
         use_cache = config.use_cache if use_cache is None else use_cache
         return_dict = config.return_dict if return_dict is None else return_dict
-        output_attentions = config.output_attentions if output_attentions is None else output_attentions
+        output_attentions = (
+            config.output_attentions if output_attentions is None else output_attentions
+        )
         output_hidden_states = (
             config.output_hidden_states if output_hidden_states is None else output_hidden_states
         )
@@ -620,7 +629,9 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             )
         elif not isinstance(encoder_outputs, Seq2SeqLSTMEncoderOutput):
             encoder_outputs = Seq2SeqLSTMEncoderOutput(*encoder_outputs)
-        source_mask = attention_mask if attention_mask is not None else encoder_outputs.attention_mask
+        source_mask = (
+            attention_mask if attention_mask is not None else encoder_outputs.attention_mask
+        )
         memory = encoder_outputs.last_hidden_state
         if source_mask.shape != memory.shape[:2]:
             raise ValueError(
@@ -634,7 +645,9 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             # A full prefix passed with a state that has consumed part of it: feed the rest.
             decoder_input_ids = decoder_input_ids[:, state.steps :]
 
-        ratio = config.teacher_forcing_ratio if teacher_forcing_ratio is None else teacher_forcing_ratio
+        ratio = (
+            config.teacher_forcing_ratio if teacher_forcing_ratio is None else teacher_forcing_ratio
+        )
         outputs, state, cross_attentions = self._decode(
             decoder_input_ids, state, memory, source_mask, ratio if self.training else 1.0
         )
@@ -679,7 +692,9 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
                 decoder_input_ids.shape, teacher_forcing_ratio, decoder_input_ids.device
             )
             mixed = decoder_input_ids.clone()
-            mixed[:, 1:] = torch.where(use_gold[:, 1:], decoder_input_ids[:, 1:], predictions[:, :-1])
+            mixed[:, 1:] = torch.where(
+                use_gold[:, 1:], decoder_input_ids[:, 1:], predictions[:, :-1]
+            )
             return self._decode(mixed, state, memory, source_mask, 1.0)
         if not sampling and self.config.fused_decoder_possible:
             return decoder.forward_fused(decoder_input_ids, state, memory, source_mask)
@@ -687,8 +702,8 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             return decoder.forward_steps(decoder_input_ids, state, memory, source_mask)
 
         use_gold = self.teacher_forcing_mask(
-                decoder_input_ids.shape, teacher_forcing_ratio, decoder_input_ids.device
-            )
+            decoder_input_ids.shape, teacher_forcing_ratio, decoder_input_ids.device
+        )
 
         def next_input(t, previous_output, gold_tokens):
             # The model's own prediction, chosen without gradient through the choice.

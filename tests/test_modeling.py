@@ -1,0 +1,493 @@
+"""The model: forward/backward over every variant, invariants, teacher forcing, the HF API."""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+
+from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration
+from hf_seq2seq_lstm.modeling_seq2seq_lstm import CACHE_ARG, RNNDecoderState
+
+SRC_VOCAB, TGT_VOCAB, PAD, BOS, EOS = 37, 29, 0, 2, 3
+VARIANTS = list(
+    itertools.product(["lstm", "gru"], ["none", "bahdanau", "luong"], [False, True], [False, True])
+)
+
+
+def tiny_config(**overrides):
+    fields = dict(
+        src_vocab_size=SRC_VOCAB,
+        tgt_vocab_size=TGT_VOCAB,
+        embedding_dim=12,
+        hidden_dim=16,
+        num_layers=2,
+        dropout=0.0,
+    )
+    fields.update(overrides)
+    return Seq2SeqLSTMConfig(**fields)
+
+
+def tiny_model(seed=0, **overrides):
+    torch.manual_seed(seed)
+    return Seq2SeqLSTMForConditionalGeneration(tiny_config(**overrides))
+
+
+def padded_batch(lengths, vocab, seed=0):
+    """Right-padded ids (B, max_len) with tokens >= 4 (no specials) and the matching mask."""
+    generator = torch.Generator().manual_seed(seed)
+    ids = torch.full((len(lengths), max(lengths)), PAD)
+    for row, length in enumerate(lengths):
+        ids[row, :length] = torch.randint(4, vocab, (length,), generator=generator)
+    return ids, ids.ne(PAD).long()
+
+
+@pytest.mark.parametrize("cell,attention,input_feeding,bidirectional", VARIANTS)
+def test_every_variant_trains_with_finite_gradients_reaching_the_encoder(
+    cell, attention, input_feeding, bidirectional
+):
+    model = tiny_model(
+        cell_type=cell,
+        attention=attention,
+        input_feeding=input_feeding,
+        bidirectional_encoder=bidirectional,
+        dropout=0.1,
+    ).train()
+    input_ids, attention_mask = padded_batch([6, 4, 2], SRC_VOCAB)
+    labels, _ = padded_batch([5, 3, 4], TGT_VOCAB, seed=1)
+    labels[labels == PAD] = -100
+    out = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+    assert out.logits.shape == (3, 5, TGT_VOCAB)
+    assert torch.isfinite(out.loss)
+    out.loss.backward()
+    encoder_grad = model.model.encoder.embed_tokens.weight.grad
+    assert encoder_grad is not None and torch.isfinite(encoder_grad).all()
+    assert encoder_grad.abs().sum() > 0
+    for name, param in model.named_parameters():
+        assert param.grad is None or torch.isfinite(param.grad).all(), name
+
+
+@pytest.mark.parametrize("cell,bidirectional", [("lstm", True), ("gru", False), ("lstm", False)])
+def test_padding_does_not_leak_into_encoder_states_or_loss(cell, bidirectional):
+    model = tiny_model(cell_type=cell, bidirectional_encoder=bidirectional).eval()
+    input_ids, attention_mask = padded_batch([7, 3], SRC_VOCAB)
+    labels, _ = padded_batch([4, 4], TGT_VOCAB, seed=2)
+    encoder = model.get_encoder()
+    batch = encoder(input_ids=input_ids, attention_mask=attention_mask)
+    alone = encoder(input_ids=input_ids[1:, :3], attention_mask=attention_mask[1:, :3])
+    torch.testing.assert_close(batch.last_hidden_state[1, :3], alone.last_hidden_state[0])
+    assert batch.last_hidden_state[1, 3:].abs().max() == 0  # padded positions stay empty
+    torch.testing.assert_close(batch.final_hidden[1], alone.final_hidden[0])
+    if cell == "lstm":
+        torch.testing.assert_close(batch.final_cell[1], alone.final_cell[0])
+
+    loss_alone = model(input_ids=input_ids[1:, :3], labels=labels[1:]).loss
+    row_logits = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).logits[1]
+    torch.testing.assert_close(torch.nn.functional.cross_entropy(row_logits, labels[1]), loss_alone)
+
+
+def test_missing_attention_mask_is_built_from_pad_ids():
+    model = tiny_model().eval()
+    input_ids, attention_mask = padded_batch([5, 2], SRC_VOCAB)
+    labels, _ = padded_batch([3, 3], TGT_VOCAB)
+    with_mask = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+    without = model(input_ids=input_ids, labels=labels)
+    torch.testing.assert_close(with_mask.logits, without.logits)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("attention", ["none", "luong"])
+def test_fused_decoder_equals_step_by_step_decoder(cell, attention):
+    model = tiny_model(cell_type=cell, attention=attention).eval()
+    assert model.config.fused_decoder_possible
+    input_ids, attention_mask = padded_batch([6, 4], SRC_VOCAB)
+    targets, _ = padded_batch([5, 5], TGT_VOCAB, seed=3)
+    encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask)
+    decoder = model.get_decoder()
+    memory = encoder_outputs.last_hidden_state
+    fused, fused_state, fused_weights = decoder.forward_fused(
+        targets, decoder.init_state(encoder_outputs), memory, attention_mask
+    )
+    stepped, stepped_state, stepped_weights = decoder.forward_steps(
+        targets, decoder.init_state(encoder_outputs), memory, attention_mask
+    )
+    torch.testing.assert_close(fused, stepped)
+    torch.testing.assert_close(fused_state.hidden, stepped_state.hidden)
+    assert fused_state.steps == stepped_state.steps == 5
+    if attention != "none":
+        torch.testing.assert_close(fused_weights, stepped_weights)
+
+
+def test_loss_ignores_minus_100_and_pad_labels():
+    model = tiny_model().eval()
+    input_ids, attention_mask = padded_batch([5, 5], SRC_VOCAB)
+    labels, _ = padded_batch([4, 4], TGT_VOCAB)
+    decoder_input_ids = model.prepare_decoder_input_ids_from_labels(labels)
+    full = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+    masked_labels = labels.clone()
+    masked_labels[0, 2:] = -100
+    masked_labels[1, 3:] = PAD
+    masked = model(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        decoder_input_ids=decoder_input_ids,
+        labels=masked_labels,
+    )
+    kept = torch.cat([full.logits[0, :2], full.logits[1, :3]])
+    expected = torch.nn.functional.cross_entropy(kept, torch.cat([labels[0, :2], labels[1, :3]]))
+    torch.testing.assert_close(masked.loss, expected)
+
+
+def test_shift_right_starts_with_decoder_start_and_turns_minus_100_into_pad():
+    model = tiny_model()
+    labels = torch.tensor([[5, 6, 7, -100], [8, -100, -100, -100]])
+    shifted = model.prepare_decoder_input_ids_from_labels(labels=labels)
+    assert shifted.tolist() == [[BOS, 5, 6, 7], [BOS, 8, PAD, PAD]]
+
+
+@pytest.mark.parametrize("attention,input_feeding", [("luong", False), ("bahdanau", True)])
+def test_full_teacher_forcing_in_training_equals_evaluation(attention, input_feeding):
+    model = tiny_model(attention=attention, input_feeding=input_feeding)
+    input_ids, attention_mask = padded_batch([6, 3], SRC_VOCAB)
+    labels, _ = padded_batch([5, 5], TGT_VOCAB)
+    batch = dict(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+    train_logits = model.train()(**batch, teacher_forcing_ratio=1.0).logits
+    eval_logits = model.eval()(**batch, teacher_forcing_ratio=0.0).logits  # eval ignores ratio
+    torch.testing.assert_close(train_logits, eval_logits)
+
+
+@pytest.mark.parametrize("cell,attention", [("lstm", "luong"), ("gru", "bahdanau")])
+def test_ratio_zero_feeds_exactly_the_greedy_tokens(cell, attention):
+    model = tiny_model(cell_type=cell, attention=attention)
+    input_ids, attention_mask = padded_batch([6, 4], SRC_VOCAB)
+    labels, _ = padded_batch([7, 7], TGT_VOCAB, seed=4)
+    logits = model.train()(
+        input_ids=input_ids, attention_mask=attention_mask, labels=labels, teacher_forcing_ratio=0.0
+    ).logits
+    greedy = model.eval().generate(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        num_beams=1,
+        do_sample=False,
+        min_new_tokens=7,
+        max_new_tokens=7,
+        suppress_tokens=[EOS],  # keep decoding past where </s> would stop it
+    )
+    model.train()
+    fed_back = model(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        decoder_input_ids=greedy[:, :-1],
+        labels=labels,
+        teacher_forcing_ratio=1.0,
+    ).logits
+    torch.testing.assert_close(logits, fed_back)
+    # Its own argmax, where </s> is not suppressed, matches greedy wherever greedy chose freely.
+    free = logits.argmax(-1) != EOS
+    assert torch.equal(logits.argmax(-1)[free], greedy[:, 1:][free])
+
+
+@pytest.mark.parametrize("mode", ["exact", "two_pass"])
+def test_intermediate_ratio_feeds_gold_at_that_rate_and_predictions_elsewhere(mode):
+    model = tiny_model(scheduled_sampling_mode=mode).train()
+    input_ids, attention_mask = padded_batch([6] * 8, SRC_VOCAB)
+    labels, _ = padded_batch([9] * 8, TGT_VOCAB, seed=5)
+    torch.manual_seed(123)
+    logits = model(
+        input_ids=input_ids, attention_mask=attention_mask, labels=labels, teacher_forcing_ratio=0.6
+    ).logits
+    torch.manual_seed(123)  # replay the same per-token coin flips
+    use_gold = model.teacher_forcing_mask(labels.shape, 0.6)
+    assert abs(use_gold[:, 1:].float().mean().item() - 0.6) < 0.15
+    gold_inputs = model.prepare_decoder_input_ids_from_labels(labels)
+    if mode == "exact":
+        predictions = logits.argmax(-1)  # each step's own prediction, made on the mixed prefix
+    else:
+        teacher_forced = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+        predictions = teacher_forced.logits.argmax(-1)  # predictions on the gold prefix
+    mixed = gold_inputs.clone()
+    mixed[:, 1:] = torch.where(use_gold[:, 1:], gold_inputs[:, 1:], predictions[:, :-1])
+    assert not torch.equal(mixed, gold_inputs)
+    replay = model(
+        input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=mixed, labels=labels
+    ).logits
+    torch.testing.assert_close(logits, replay)
+
+
+def test_two_pass_second_pass_equals_step_decoder_on_the_same_mixed_inputs():
+    model = tiny_model(scheduled_sampling_mode="two_pass").train()
+    input_ids, attention_mask = padded_batch([5, 5], SRC_VOCAB)
+    mixed, _ = padded_batch([6, 6], TGT_VOCAB, seed=6)
+    encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask)
+    decoder = model.get_decoder()
+    memory = encoder_outputs.last_hidden_state
+    fused, _, _ = model._decode(
+        mixed, decoder.init_state(encoder_outputs), memory, attention_mask, 1.0
+    )
+    stepped, _, _ = decoder.forward_steps(
+        mixed, decoder.init_state(encoder_outputs), memory, attention_mask
+    )
+    torch.testing.assert_close(fused, stepped)
+
+
+def test_teacher_forcing_ratio_argument_leaves_the_config_alone():
+    model = tiny_model(teacher_forcing_ratio=0.9).train()
+    input_ids, attention_mask = padded_batch([4], SRC_VOCAB)
+    labels, _ = padded_batch([4], TGT_VOCAB)
+    model(
+        input_ids=input_ids, attention_mask=attention_mask, labels=labels, teacher_forcing_ratio=0.3
+    )
+    assert model.config.teacher_forcing_ratio == 0.9
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("cell_type", "rnn", "lstm, gru"),
+        ("attention", "dot", "none, bahdanau, luong"),
+        ("init_scheme", "he", "xavier, uniform, pytorch"),
+        ("scheduled_sampling_mode", "fast", "exact, two_pass"),
+        ("hidden_dim", 0, "hidden_dim"),
+        ("dropout", 1.5, "dropout"),
+        ("teacher_forcing_ratio", -0.1, "teacher_forcing_ratio"),
+        ("hidden_dim", 15, "even"),
+        ("tie_word_embeddings", True, "embedding_dim == hidden_dim"),
+        ("share_embeddings", True, "src_vocab_size == tgt_vocab_size"),
+        ("eos_token_id", 99, "eos_token_id"),
+    ],
+)
+def test_invalid_config_values_name_the_field_and_options(field, value, message):
+    with pytest.raises(ValueError, match=field) as error:
+        tiny_config(**{field: value})
+    assert message in str(error.value)
+
+
+def test_mismatched_inputs_raise_clear_errors():
+    model = tiny_model().eval()
+    input_ids, attention_mask = padded_batch([4, 4], SRC_VOCAB)
+    labels, _ = padded_batch([3, 3], TGT_VOCAB)
+    with pytest.raises(ValueError, match="labels holds ids outside"):
+        model(input_ids=input_ids, labels=labels + TGT_VOCAB)
+    with pytest.raises(ValueError, match="input_ids holds ids outside"):
+        model(input_ids=input_ids + SRC_VOCAB, labels=labels)
+    with pytest.raises(ValueError, match="input_ids must be 2-D"):
+        model(input_ids=input_ids[0], labels=labels)
+    with pytest.raises(ValueError, match="attention_mask shape"):
+        model(input_ids=input_ids, attention_mask=attention_mask[:, :2], labels=labels)
+    left_padded = attention_mask.clone()
+    left_padded[0, 0] = 0
+    with pytest.raises(ValueError, match="right-padded"):
+        model(input_ids=input_ids, attention_mask=left_padded, labels=labels)
+    with pytest.raises(ValueError, match="decoder_input_ids or labels"):
+        model(input_ids=input_ids)
+
+
+def test_standard_api_hidden_states_tuples_attribute_map_and_cache_default():
+    model = tiny_model(num_layers=3).eval()
+    config = model.config
+    assert (config.hidden_size, config.num_hidden_layers, config.vocab_size) == (16, 3, TGT_VOCAB)
+    assert isinstance(getattr(model, model.base_model_prefix), torch.nn.Module)
+    assert model.get_encoder() is model.model.encoder
+    assert model.get_encoder(modality=None) is model.model.encoder
+    input_ids, attention_mask = padded_batch([4, 2], SRC_VOCAB)
+    labels, _ = padded_batch([3, 3], TGT_VOCAB)
+    batch = dict(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+
+    out = model(**batch, output_hidden_states=True, output_attentions=True)
+    assert len(out.encoder_hidden_states) == 1 + 3  # embeddings, then each layer
+    assert out.encoder_hidden_states[-1].shape == (2, 4, 16)
+    torch.testing.assert_close(out.encoder_hidden_states[-1], out.encoder_last_hidden_state)
+    assert out.decoder_hidden_states[-1].shape == (2, 3, 16)
+    assert out.cross_attentions[0].shape == (2, 3, 4)
+    torch.testing.assert_close(out.cross_attentions[0].sum(-1), torch.ones(2, 3))
+    assert out.cross_attentions[0][1, :, 2:].abs().max() == 0  # no weight on padding
+
+    as_tuple = model(**batch, return_dict=False)
+    assert isinstance(as_tuple, tuple)
+    torch.testing.assert_close(as_tuple[0], out.loss)
+    torch.testing.assert_close(as_tuple[1], out.logits)
+
+    assert isinstance(getattr(out, CACHE_ARG), RNNDecoderState)  # use_cache from config (True)
+    model.config.use_cache = False
+    assert getattr(model(**batch), CACHE_ARG) is None
+
+
+def test_cache_argument_uses_the_running_transformers_name():
+    assert CACHE_ARG == "cache"  # the pinned transformers (>= 5.24)
+    model = tiny_model().eval()
+    input_ids, attention_mask = padded_batch([4], SRC_VOCAB)
+    prefix = torch.tensor([[BOS, 5, 6]])
+    full = model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=prefix)
+    first = model(
+        input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=prefix[:, :2]
+    )
+    for name in ("cache", "past_key_values"):  # the older name is still accepted
+        step = model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            decoder_input_ids=prefix[:, 2:],
+            **{name: first.cache},
+        )
+        torch.testing.assert_close(step.logits[:, -1], full.logits[:, -1])
+
+
+def test_resize_token_embeddings_keeps_every_embedding_and_config_consistent():
+    model = tiny_model(src_vocab_size=30, tgt_vocab_size=30, share_embeddings=True)
+    model.resize_token_embeddings(34)
+    assert model.config.src_vocab_size == model.config.tgt_vocab_size == 34
+    assert model.model.encoder.embed_tokens.num_embeddings == 34
+    assert model.model.decoder.embed_tokens.weight is model.model.encoder.embed_tokens.weight
+    assert model.lm_head.out_features == 34
+    input_ids = torch.tensor([[33, 5, 6]])
+    assert model(input_ids=input_ids, labels=torch.tensor([[33, 4]])).logits.shape[-1] == 34
+
+    separate = tiny_model(src_vocab_size=30, tgt_vocab_size=30)
+    separate.resize_token_embeddings(32)
+    assert separate.model.decoder.embed_tokens.num_embeddings == 32
+    assert separate.lm_head.out_features == 32 and separate.config.vocab_size == 32
+    with pytest.raises(ValueError, match="joint vocabulary"):
+        tiny_model().resize_token_embeddings(40)
+
+
+def test_tied_and_shared_embeddings_are_one_parameter_and_survive_save(tmp_path):
+    model = tiny_model(
+        src_vocab_size=30,
+        tgt_vocab_size=30,
+        embedding_dim=16,
+        tie_word_embeddings=True,
+        share_embeddings=True,
+    )
+    decoder_embedding = model.model.decoder.embed_tokens.weight
+    assert model.lm_head.weight is decoder_embedding
+    assert model.model.encoder.embed_tokens.weight is decoder_embedding
+    model.save_pretrained(tmp_path)
+    loaded, info = Seq2SeqLSTMForConditionalGeneration.from_pretrained(
+        tmp_path, output_loading_info=True
+    )
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    assert loaded.lm_head.weight is loaded.model.decoder.embed_tokens.weight
+    torch.testing.assert_close(loaded.lm_head.weight, decoder_embedding)
+
+
+def test_xavier_init_covers_gru_attention_and_sets_lstm_forget_bias():
+    lstm = tiny_model(attention="bahdanau")
+    bias = lstm.model.decoder.rnn.bias_ih_l0.detach()
+    assert torch.all(bias.chunk(4)[1] == 1.0) and torch.all(bias.chunk(4)[0] == 0.0)
+    recurrent = lstm.model.decoder.rnn.weight_hh_l0.detach().chunk(4)[0]
+    torch.testing.assert_close(recurrent @ recurrent.T, torch.eye(16), atol=1e-5, rtol=0)
+    gru = tiny_model(cell_type="gru")
+    for name, param in gru.model.encoder.layers[0].named_parameters():
+        if name.startswith("bias"):
+            assert param.abs().max() == 0, name  # PyTorch's default would be uniform, not 0
+    uniform = tiny_model(init_scheme="uniform", init_range=0.05, attention="bahdanau")
+    for name, param in uniform.named_parameters():
+        assert param.abs().max() <= 0.05, name
+    assert uniform.model.decoder.attention.energy.weight.abs().max() > 0
+
+
+def test_save_and_load_is_strict_and_keeps_generation_defaults(tmp_path):
+    model = tiny_model(attention="bahdanau", cell_type="gru")
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["auto_map"] == {
+        "AutoConfig": "configuration_seq2seq_lstm.Seq2SeqLSTMConfig",
+        "AutoModel": "modeling_seq2seq_lstm.Seq2SeqLSTMForConditionalGeneration",
+        "AutoModelForSeq2SeqLM": "modeling_seq2seq_lstm.Seq2SeqLSTMForConditionalGeneration",
+    }
+    assert "translation" in config["custom_pipelines"]
+    assert (tmp_path / "model.safetensors").is_file()
+    loaded, info = AutoModelForSeq2SeqLM.from_pretrained(tmp_path, output_loading_info=True)
+    assert all(not keys for keys in info.values() if isinstance(keys, (list, set)))
+    assert loaded.generation_config.num_beams == 5
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[key], value)
+
+
+REMOTE_CHECK = textwrap.dedent(
+    """
+    import sys, torch
+    sys.path = [p for p in sys.path if p not in ("", ".") and "hf_seq2seq_lstm" not in p]
+    try:
+        import hf_seq2seq_lstm  # noqa: F401
+        raise SystemExit("the package must not be importable here")
+    except ImportError:
+        pass
+    from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+    folder, tensors = sys.argv[1], torch.load(sys.argv[2])
+    assert AutoConfig.from_pretrained(folder, trust_remote_code=True).model_type == "seq2seq_lstm"
+    for auto in (AutoModel, AutoModelForSeq2SeqLM):
+        model = auto.from_pretrained(folder, trust_remote_code=True).eval()
+        logits = model(input_ids=tensors["input_ids"], attention_mask=tensors["attention_mask"],
+                       labels=tensors["labels"]).logits
+        assert torch.equal(logits, tensors["logits"]), auto.__name__
+        tokens = model.generate(input_ids=tensors["input_ids"],
+                                attention_mask=tensors["attention_mask"], max_new_tokens=6)
+        assert torch.equal(tokens, tensors["tokens"]), auto.__name__
+    print("remote ok")
+    """
+)
+
+
+def run_without_package(script, *args, hf_home):
+    """Runs `script` in a fresh interpreter, offline, from a folder where the package is absent."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONPATH",) and not key.startswith("PYTEST")
+    }
+    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(hf_home), PYTHONNOUSERSITE="1")
+    # An editable install puts the checkout on sys.path through a .pth file: -S skips site
+    # processing, and the site-packages folder is added back by hand without .pth files.
+    site_packages = [p for p in sys.path if p.endswith("site-packages")]
+    bootstrap = (
+        f"import sys; sys.path.extend({site_packages!r}); sys.argv = sys.argv[1:]; "
+        "exec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'))"
+    )
+    return subprocess.run(
+        [sys.executable, "-S", "-c", bootstrap, script, *args],
+        env=env,
+        cwd=hf_home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_remote_code_loads_through_auto_classes_without_the_package(tmp_path, hf_home):
+    tiny_model(attention="luong", input_feeding=True).save_pretrained(tmp_path / "model")
+    # The reference is the saved model loaded in-process: freshly built weights differ from
+    # loaded ones in memory layout, which moves float rounding by ~1e-8.
+    model = Seq2SeqLSTMForConditionalGeneration.from_pretrained(tmp_path / "model").eval()
+    input_ids, attention_mask = padded_batch([5, 3], SRC_VOCAB)
+    labels, _ = padded_batch([4, 4], TGT_VOCAB)
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).logits
+    tokens = model.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=6)
+    tensors = dict(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        labels=labels,
+        logits=logits,
+        tokens=tokens,
+    )
+    torch.save(tensors, tmp_path / "tensors.pt")
+    (tmp_path / "check.py").write_text(REMOTE_CHECK)
+    result = run_without_package(
+        str(tmp_path / "check.py"),
+        str(tmp_path / "model"),
+        str(tmp_path / "tensors.pt"),
+        hf_home=hf_home,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "remote ok" in result.stdout
+
+
+def test_auto_classes_in_process_resolve_to_our_classes(tmp_path):
+    tiny_model().save_pretrained(tmp_path)
+    assert type(AutoConfig.from_pretrained(tmp_path)) is Seq2SeqLSTMConfig
+    model = AutoModel.from_pretrained(tmp_path, trust_remote_code=True)
+    assert model.can_generate()
