@@ -27,6 +27,7 @@ setup(
         "matplotlib>=3.7",
         "tqdm>=4.66",
         "pyyaml>=6",
+        "koreanize-matplotlib>=0.1.1,<0.2",  # ships NanumGothic: Korean glyphs offline
     ],
     extras_require={
         "test": ["pytest>=8", "ruff>=0.6"],

@@ -1,0 +1,182 @@
+"""generate(): cached == uncached, beam invariants, padding invariance, state continuation."""
+
+import itertools
+
+import pytest
+import torch
+from test_modeling import EOS, PAD, SRC_VOCAB, padded_batch, tiny_model
+
+VARIANTS = list(itertools.product(["lstm", "gru"], ["none", "bahdanau", "luong"], [False, True]))
+SEARCHES = {
+    "greedy": dict(num_beams=1, do_sample=False),
+    "beam": dict(num_beams=4, num_return_sequences=3, length_penalty=0.6),
+    "beam_long": dict(num_beams=3, num_return_sequences=2, length_penalty=2.0, early_stopping=True),
+    "sampling": dict(do_sample=True, top_k=10, top_p=0.9, temperature=1.3, num_beams=1),
+    "beam_sampling": dict(do_sample=True, num_beams=3),
+}
+
+
+def eos_prone_model(seed=0, **overrides):
+    """A tiny random model whose </s> is likely enough that beams end at different lengths."""
+    model = tiny_model(seed=seed, **overrides).eval()
+    with torch.no_grad():
+        model.lm_head.bias[EOS] += 2.0
+    return model
+
+
+def generate(model, input_ids, attention_mask, seed=0, **kwargs):
+    torch.manual_seed(seed)
+    kwargs.setdefault("max_new_tokens", 10)
+    return model.generate(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        output_scores=True,
+        return_dict_in_generate=True,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("cell,attention,input_feeding", VARIANTS)
+@pytest.mark.parametrize("search", SEARCHES)
+def test_cached_generation_equals_uncached_recomputation(cell, attention, input_feeding, search):
+    model = eos_prone_model(cell_type=cell, attention=attention, input_feeding=input_feeding)
+    input_ids, attention_mask = padded_batch([6, 3, 5], SRC_VOCAB)
+    cached = generate(model, input_ids, attention_mask, use_cache=True, **SEARCHES[search])
+    uncached = generate(model, input_ids, attention_mask, use_cache=False, **SEARCHES[search])
+    assert torch.equal(cached.sequences, uncached.sequences)
+    if "sequences_scores" in cached:
+        torch.testing.assert_close(cached.sequences_scores, uncached.sequences_scores)
+    for cached_step, uncached_step in zip(cached.scores, uncached.scores, strict=True):
+        torch.testing.assert_close(cached_step, uncached_step)
+
+
+@pytest.mark.parametrize("cell,attention", [("lstm", "luong"), ("gru", "bahdanau")])
+def test_one_beam_is_greedy_and_independent_of_batching(cell, attention):
+    model = eos_prone_model(cell_type=cell, attention=attention)
+    input_ids, attention_mask = padded_batch([6, 2, 4], SRC_VOCAB)
+    greedy = generate(model, input_ids, attention_mask, num_beams=1)
+    one_beam = generate(model, input_ids, attention_mask, num_beams=1, early_stopping=True)
+    assert torch.equal(greedy.sequences, one_beam.sequences)
+    # transformers runs num_beams=1 as greedy search; each row equals its sentence alone.
+    for row in range(input_ids.shape[0]):
+        length = int(attention_mask[row].sum())
+        single = generate(model, input_ids[row : row + 1, :length], None, num_beams=1)
+        assert torch.equal(single.sequences[0], strip_padding(greedy.sequences[row]))
+
+
+def strip_padding(tokens):
+    """Tokens up to and including the first </s> (beam outputs are padded after it)."""
+    ends = (tokens == EOS).nonzero()
+    return tokens[: int(ends[0]) + 1] if len(ends) else tokens
+
+
+@pytest.mark.parametrize("length_penalty", [0.6, 1.0, 1.5])
+@pytest.mark.parametrize("attention,input_feeding", [("luong", True), ("none", False)])
+def test_every_returned_beam_rescored_with_teacher_forcing_matches_its_score(
+    length_penalty, attention, input_feeding
+):
+    model = eos_prone_model(attention=attention, input_feeding=input_feeding)
+    input_ids, attention_mask = padded_batch([5, 3], SRC_VOCAB)
+    beams = 4
+    out = generate(
+        model,
+        input_ids,
+        attention_mask,
+        num_beams=beams,
+        num_return_sequences=beams,
+        length_penalty=length_penalty,
+    )
+    for index, sequence in enumerate(out.sequences):
+        row = index // beams
+        tokens = strip_padding(sequence)
+        logits = model(
+            input_ids=input_ids[row : row + 1],
+            attention_mask=attention_mask[row : row + 1],
+            decoder_input_ids=tokens[None, :-1],
+        ).logits[0]
+        log_probs = torch.log_softmax(logits, dim=-1).gather(1, tokens[1:, None]).sum()
+        expected = log_probs / (len(tokens) - 1) ** length_penalty
+        torch.testing.assert_close(out.sequences_scores[index], expected, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+@pytest.mark.parametrize("attention", ["bahdanau", "luong"])
+def test_batched_generation_equals_sentence_by_sentence(search, attention):
+    model = eos_prone_model(seed=3, attention=attention)
+    lengths = [12, 1, 7, 3]
+    input_ids, attention_mask = padded_batch(lengths, SRC_VOCAB, seed=9)
+    kwargs = dict(SEARCHES[search], num_return_sequences=1)
+    batched = generate(model, input_ids, attention_mask, **kwargs).sequences
+    for row, length in enumerate(lengths):
+        alone = generate(model, input_ids[row : row + 1, :length], None, **kwargs).sequences[0]
+        assert torch.equal(strip_padding(batched[row]), strip_padding(alone)), row
+
+
+def test_returned_state_continues_decoding_where_it_stopped():
+    model = eos_prone_model(attention="bahdanau", input_feeding=True)
+    with torch.no_grad():
+        model.lm_head.bias[EOS] -= 10.0  # run the full length
+    input_ids, attention_mask = padded_batch([5, 3], SRC_VOCAB)
+    whole = generate(model, input_ids, attention_mask, num_beams=1, max_new_tokens=7)
+    first = model.generate(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        num_beams=1,
+        max_new_tokens=4,
+        return_dict_in_generate=True,
+    )
+    assert first.cache.get_seq_length() == 4
+    rest = model.generate(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        decoder_input_ids=first.sequences,
+        cache=first.cache,
+        num_beams=1,
+        max_new_tokens=3,
+    )
+    assert torch.equal(rest, whole.sequences)
+
+
+def test_decoding_constraints_and_defaults_are_honoured():
+    model = eos_prone_model()
+    input_ids, attention_mask = padded_batch([4, 4], SRC_VOCAB)
+    at_least = model.generate(
+        input_ids=input_ids, attention_mask=attention_mask, min_new_tokens=6, max_new_tokens=6
+    )
+    assert at_least.shape[1] == 7 and not (at_least[:, 1:6] == EOS).any()
+    with torch.no_grad():
+        model.lm_head.bias[EOS] -= 10.0
+        model.lm_head.bias[7] += 10.0  # token 7 would repeat forever
+    no_repeat = model.generate(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        no_repeat_ngram_size=1,
+        max_new_tokens=8,
+        num_beams=1,
+    )
+    for row in no_repeat.tolist():
+        assert len(set(row[1:])) == len(row[1:])
+    # Saved defaults: beam 5, and the output length bounded by the source length.
+    assert model.generation_config.num_beams == 5
+    default = model.generate(input_ids=input_ids[:, :2], attention_mask=attention_mask[:, :2])
+    assert default.shape[1] <= 1 + 2 * 2 + 10
+
+
+def test_output_attentions_returns_target_by_source_weights():
+    model = eos_prone_model(attention="luong")
+    input_ids, attention_mask = padded_batch([5, 2], SRC_VOCAB)
+    out = model.generate(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        num_beams=1,
+        max_new_tokens=4,
+        min_new_tokens=4,
+        output_attentions=True,
+        return_dict_in_generate=True,
+    )
+    assert len(out.cross_attentions) == 4  # one per generated token
+    step = out.cross_attentions[0][0]
+    assert step.shape == (2, 1, 5)
+    torch.testing.assert_close(step.sum(-1), torch.ones(2, 1))
+    assert step[1, 0, 2:].abs().max() == 0
+    assert PAD not in out.sequences[:, 1:5].tolist()
