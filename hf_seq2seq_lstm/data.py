@@ -490,7 +490,7 @@ def _clean_split(dataset, split, max_chars, misaligned_lines, num_proc) -> datas
         num_proc=num_proc,
         desc=f"Cleaning {split}",
     )
-    reasons = np.asarray(dataset.with_format("numpy")["drop_reason"])
+    reasons = _column_array(dataset, "drop_reason")
     valid = reasons == _KEEP
     ko_ids, en_ids = _sentence_ids(dataset)
     # A pair is a duplicate when an earlier valid row has the same (ko id, en id).
@@ -515,10 +515,14 @@ def _clean_split(dataset, split, max_chars, misaligned_lines, num_proc) -> datas
 
 def _sentence_ids(dataset) -> tuple[np.ndarray, np.ndarray]:
     """Dense ids of each row's Korean and English strings (equal strings, equal ids)."""
-    columns = dataset.with_format("numpy")
-    _, ko_ids = np.unique(np.asarray(columns["ko_hash"]), return_inverse=True)
-    _, en_ids = np.unique(np.asarray(columns["en_hash"]), return_inverse=True)
+    _, ko_ids = np.unique(_column_array(dataset, "ko_hash"), return_inverse=True)
+    _, en_ids = np.unique(_column_array(dataset, "en_hash"), return_inverse=True)
     return ko_ids.astype(np.int64), en_ids.astype(np.int64)
+
+
+def _column_array(dataset, name: str) -> np.ndarray:
+    """One numeric column as a numpy array, read as a whole Arrow column (not row by row)."""
+    return dataset.select_columns([name]).with_format("arrow")[:][name].to_numpy()
 
 
 # --- leak-free held-out splits --------------------------------------------------------------
