@@ -1,0 +1,908 @@
+"""Train a Korean->English LSTM/GRU translator with Accelerate.
+
+    python train.py                                   # the built-in sample corpus, a few minutes
+    accelerate launch train.py --train_file ... --validation_file ... --test_file ... --do_predict
+
+Teacher forcing with an optional scheduled-sampling decay, an easy-first curriculum, BLEU/chrF
+on the validation set, atomic checkpoints and exact resume. The output folder loads with
+`AutoModelForSeq2SeqLM.from_pretrained(output_dir, trust_remote_code=True)`.
+"""
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+import transformers
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer, DataCollatorForSeq2Seq, get_scheduler
+
+import hf_seq2seq_lstm
+from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration
+from hf_seq2seq_lstm.configuration_seq2seq_lstm import (
+    ATTENTION_TYPES,
+    CELL_TYPES,
+    INIT_SCHEMES,
+    SCHEDULED_SAMPLING_MODES,
+)
+from hf_seq2seq_lstm.data import SAMPLE_CORPUS_LICENSE, load_parallel_corpus
+from hf_seq2seq_lstm.metrics import compute_translation_scores
+from hf_seq2seq_lstm.plotting import plot_attention, plot_training_curves
+from hf_seq2seq_lstm.schedules import SCHEDULES, LengthBucketBatchSampler, teacher_forcing_ratio
+from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
+
+logger = logging.getLogger("train")
+transformers.utils.logging.disable_progress_bar()  # save/load bars would break the training bar
+
+DEFAULT_OUTPUT_DIR = "outputs/ko-en-lstm"
+CHECKPOINT_PREFIX = "checkpoint-"
+STATE_FILE = "training_state.json"
+SAMPLE_TRANSLATIONS = 3
+
+
+# --- arguments ------------------------------------------------------------------------------
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--train_file", nargs="+", help="training files (AI Hub xlsx/json, csv/tsv, x.ko+x.en)"
+    )
+    data.add_argument("--validation_file", nargs="+", help="validation files (else carved)")
+    data.add_argument("--test_file", nargs="+", help="test files, scored with --do_predict")
+    data.add_argument("--dataset_name", help="a Hub dataset (or a local folder laid out as one)")
+    data.add_argument("--dataset_config_name", help="the Hub dataset's configuration")
+    data.add_argument("--source_column", help="Korean column (default: ko or 원문)")
+    data.add_argument("--target_column", help="English column (default: en or 번역문)")
+    data.add_argument(
+        "--dataset_license",
+        help="licence of the training data, recorded for the model card (e.g. cc-by-sa-4.0)",
+    )
+    data.add_argument(
+        "--validation_split",
+        type=float,
+        default=0.05,
+        help="share of training pairs held out for validation when no validation file is given",
+    )
+    data.add_argument(
+        "--max_source_length", type=int, default=128, help="longer sources (tokens) are dropped"
+    )
+    data.add_argument(
+        "--max_target_length", type=int, default=128, help="longer targets (tokens) are dropped"
+    )
+    data.add_argument(
+        "--preprocessing_num_workers", type=int, help="processes for datasets.map / loading"
+    )
+    data.add_argument("--tokenizer_name", help="reuse a trained tokenizer (folder or Hub id)")
+    data.add_argument(
+        "--vocab_size", type=int, default=8000, help="joint BPE vocabulary size to train"
+    )
+
+    model = parser.add_argument_group("model (Seq2SeqLSTMConfig fields)")
+    defaults = Seq2SeqLSTMConfig()
+    model.add_argument("--cell_type", choices=CELL_TYPES, default=defaults.cell_type, help="RNN")
+    model.add_argument(
+        "--attention", choices=ATTENTION_TYPES, default=defaults.attention, help="attention type"
+    )
+    model.add_argument("--embedding_dim", type=int, default=defaults.embedding_dim, help="E")
+    model.add_argument("--hidden_dim", type=int, default=defaults.hidden_dim, help="H")
+    model.add_argument("--num_layers", type=int, default=defaults.num_layers, help="RNN layers")
+    model.add_argument("--dropout", type=float, default=defaults.dropout, help="dropout rate")
+    model.add_argument(
+        "--unidirectional_encoder",
+        action="store_true",
+        help="read the source left to right only (default: bidirectional)",
+    )
+    model.add_argument(
+        "--input_feeding", action="store_true", help="feed each output vector to the next step"
+    )
+    model.add_argument(
+        "--tie_word_embeddings",
+        action="store_true",
+        help="share decoder embedding and output layer (needs embedding_dim == hidden_dim)",
+    )
+    model.add_argument(
+        "--share_embeddings", action="store_true", help="share encoder and decoder embeddings"
+    )
+    model.add_argument(
+        "--init_scheme", choices=INIT_SCHEMES, default=defaults.init_scheme, help="weight init"
+    )
+    model.add_argument("--init_range", type=float, default=defaults.init_range, help="uniform")
+
+    teacher = parser.add_argument_group("teacher forcing and curriculum")
+    teacher.add_argument(
+        "--teacher_forcing_ratio",
+        type=float,
+        default=1.0,
+        help="probability of feeding the gold previous token (with --scheduled_sampling none)",
+    )
+    teacher.add_argument(
+        "--scheduled_sampling",
+        choices=SCHEDULES,
+        default="none",
+        help="decay of the teacher-forcing ratio from --scheduled_sampling_start to _end",
+    )
+    teacher.add_argument("--scheduled_sampling_start", type=float, default=1.0, help="ratio at 0")
+    teacher.add_argument("--scheduled_sampling_end", type=float, default=0.75, help="final ratio")
+    teacher.add_argument("--scheduled_sampling_k", type=float, help="schedule constant k")
+    teacher.add_argument(
+        "--scheduled_sampling_unit",
+        choices=("step", "epoch"),
+        default="step",
+        help="the schedule decays per optimizer step or per epoch",
+    )
+    teacher.add_argument(
+        "--scheduled_sampling_mode",
+        choices=SCHEDULED_SAMPLING_MODES,
+        default="exact",
+        help="exact: step-by-step decoder; two_pass: fused, predictions made on gold prefixes",
+    )
+    teacher.add_argument(
+        "--curriculum",
+        action="store_true",
+        help="start with short pairs and widen the pool to all pairs over --curriculum_steps",
+    )
+    teacher.add_argument(
+        "--curriculum_steps", type=int, default=1000, help="optimizer steps to reach all pairs"
+    )
+    teacher.add_argument(
+        "--curriculum_start", type=float, default=0.2, help="share of pairs in the first pool"
+    )
+
+    train = parser.add_argument_group("training")
+    train.add_argument("--output_dir", default=DEFAULT_OUTPUT_DIR, help="where the model goes")
+    train.add_argument("--num_train_epochs", type=int, default=20, help="epochs")
+    train.add_argument("--max_train_steps", type=int, help="optimizer steps (overrides epochs)")
+    train.add_argument("--per_device_train_batch_size", type=int, default=64, help="sentences")
+    train.add_argument("--per_device_eval_batch_size", type=int, default=64, help="sentences")
+    train.add_argument("--learning_rate", type=float, default=1e-3, help="Adam learning rate")
+    train.add_argument("--weight_decay", type=float, default=0.0, help="AdamW weight decay")
+    train.add_argument(
+        "--lr_scheduler_type",
+        default="linear",
+        choices=[s.value for s in transformers.SchedulerType],
+        help="transformers learning-rate schedule",
+    )
+    train.add_argument("--num_warmup_steps", type=int, default=0, help="warm-up steps")
+    train.add_argument("--gradient_accumulation_steps", type=int, default=1, help="accumulate")
+    train.add_argument("--max_grad_norm", type=float, default=1.0, help="gradient clipping")
+    train.add_argument("--label_smoothing", type=float, default=0.0, help="loss smoothing")
+    train.add_argument(
+        "--mixed_precision", choices=("no", "bf16", "fp16"), help="default: accelerate config"
+    )
+    train.add_argument("--seed", type=int, default=1234, help="seed of everything random")
+    train.add_argument("--num_threads", type=int, help="torch threads per process")
+    train.add_argument(
+        "--eval_steps", type=int, help="evaluate every N optimizer steps (default: each epoch)"
+    )
+    train.add_argument("--num_beams", type=int, default=5, help="beam size for eval and test")
+    train.add_argument(
+        "--eval_max_samples", type=int, help="score at most N validation pairs during training"
+    )
+    train.add_argument(
+        "--early_stopping_patience",
+        type=int,
+        help="stop after N evaluations without a better validation BLEU",
+    )
+    train.add_argument(
+        "--checkpointing_steps", help="save state every N optimizer steps, or 'epoch'"
+    )
+    train.add_argument("--checkpoints_total_limit", type=int, help="keep the newest N")
+    train.add_argument(
+        "--resume_from_checkpoint", help="a checkpoint folder, or 'latest' in --output_dir"
+    )
+    train.add_argument("--do_predict", action="store_true", help="score --test_file at the end")
+    train.add_argument("--with_tracking", action="store_true", help="log to --report_to")
+    train.add_argument("--report_to", default="all", help="accelerate trackers (tensorboard…)")
+    train.add_argument("--logging_steps", type=int, default=10, help="log loss every N steps")
+    train.add_argument("--push_to_hub", action="store_true", help="publish at the end")
+    train.add_argument("--hub_model_id", help="user/name of the Hub repository")
+    train.add_argument("--hub_token", help="Hub token (default: HF_TOKEN or the saved login)")
+    args = parser.parse_args(argv)
+    validate_args(args)
+    return args
+
+
+def validate_args(args: argparse.Namespace) -> None:
+    """Refuse inconsistent arguments before any work is done."""
+    if args.dataset_name and args.train_file:
+        raise SystemExit("error: give --dataset_name or --train_file, not both")
+    for name in ("train_file", "validation_file", "test_file"):
+        for path in getattr(args, name) or []:
+            if not any(ch in path for ch in "*?[") and not Path(path).exists():
+                raise SystemExit(f"error: --{name} {path} does not exist")
+    if args.do_predict and not (args.test_file or _is_builtin_corpus(args) or args.dataset_name):
+        raise SystemExit("error: --do_predict needs --test_file")
+    if (
+        args.tokenizer_name
+        and Path(args.tokenizer_name).suffix
+        and not Path(args.tokenizer_name).exists()
+    ):
+        raise SystemExit(f"error: --tokenizer_name {args.tokenizer_name} does not exist")
+    for name in ("teacher_forcing_ratio", "scheduled_sampling_start", "scheduled_sampling_end"):
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            raise SystemExit(f"error: --{name} must be in [0, 1], got {getattr(args, name)}")
+    if args.scheduled_sampling != "none":
+        if args.scheduled_sampling_end > args.scheduled_sampling_start:
+            raise SystemExit(
+                "error: --scheduled_sampling_end must not exceed --scheduled_sampling_start "
+                f"({args.scheduled_sampling_end} > {args.scheduled_sampling_start})"
+            )
+        # Checks k and the schedule's other arguments with the schedule's own validation.
+        try:
+            teacher_forcing_ratio(
+                args.scheduled_sampling,
+                0,
+                1,
+                args.scheduled_sampling_start,
+                args.scheduled_sampling_end,
+                args.scheduled_sampling_k,
+            )
+        except ValueError as error:
+            raise SystemExit(f"error: --scheduled_sampling: {error}") from None
+    if args.curriculum and not (args.curriculum_steps > 0 and 0 < args.curriculum_start <= 1):
+        raise SystemExit("error: --curriculum needs --curriculum_steps > 0 and a start in (0, 1]")
+    if args.checkpointing_steps not in (None, "epoch") and not args.checkpointing_steps.isdigit():
+        raise SystemExit("error: --checkpointing_steps must be an integer or 'epoch'")
+    if args.push_to_hub and not args.hub_model_id:
+        raise SystemExit("error: --push_to_hub needs --hub_model_id")
+    for name in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_beams"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"error: --{name} must be >= 1")
+    try:
+        model_config(args, vocab_size=args.vocab_size)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
+def _is_builtin_corpus(args) -> bool:
+    return not (args.train_file or args.dataset_name)
+
+
+def model_config(args, vocab_size: int) -> Seq2SeqLSTMConfig:
+    """The model's configuration from the arguments; a joint vocabulary of `vocab_size`."""
+    return Seq2SeqLSTMConfig(
+        src_vocab_size=vocab_size,
+        tgt_vocab_size=vocab_size,
+        cell_type=args.cell_type,
+        attention=args.attention,
+        embedding_dim=args.embedding_dim,
+        hidden_dim=args.hidden_dim,
+        num_layers=args.num_layers,
+        dropout=args.dropout,
+        bidirectional_encoder=not args.unidirectional_encoder,
+        input_feeding=args.input_feeding,
+        tie_word_embeddings=args.tie_word_embeddings,
+        share_embeddings=args.share_embeddings,
+        scheduled_sampling_mode=args.scheduled_sampling_mode,
+        label_smoothing=args.label_smoothing,
+        init_scheme=args.init_scheme,
+        init_range=args.init_range,
+    )
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def load_raw_datasets(args) -> datasets.DatasetDict:
+    """`ko`/`en` splits: the given files or Hub dataset, else the built-in sample corpus."""
+    data_files = None
+    if args.train_file:
+        data_files = {"train": args.train_file}
+        if args.validation_file:
+            data_files["validation"] = args.validation_file
+        if args.test_file:
+            data_files["test"] = args.test_file
+    return load_parallel_corpus(
+        data_files=data_files,
+        dataset_name=args.dataset_name,
+        dataset_config_name=args.dataset_config_name,
+        ko_column=args.source_column,
+        en_column=args.target_column,
+        validation_split=args.validation_split,
+        seed=args.seed,
+        num_proc=args.preprocessing_num_workers,
+    )
+
+
+def get_tokenizer(args, raw: datasets.DatasetDict):
+    """The tokenizer of --tokenizer_name, else a joint BPE trained on the training split."""
+    if args.tokenizer_name:
+        return AutoTokenizer.from_pretrained(args.tokenizer_name, trust_remote_code=True)
+    return train_bpe_tokenizer(raw["train"], vocab_size=args.vocab_size)
+
+
+def tokenize_datasets(args, raw, tokenizer, accelerator) -> datasets.DatasetDict:
+    """Token ids per split (cached by `datasets`), over-long pairs dropped and counted."""
+
+    def encode(batch):
+        encoded = tokenizer(batch["ko"], text_target=batch["en"])
+        encoded["length"] = [
+            max(len(source), len(target))
+            for source, target in zip(encoded["input_ids"], encoded["labels"], strict=True)
+        ]
+        encoded["example_id"] = batch["example_id"]
+        return encoded
+
+    def short_enough(batch):
+        return [
+            len(source) <= args.max_source_length and len(target) <= args.max_target_length
+            for source, target in zip(batch["input_ids"], batch["labels"], strict=True)
+        ]
+
+    with accelerator.main_process_first():
+        indexed = datasets.DatasetDict(
+            {
+                split: dataset.add_column("example_id", list(range(len(dataset))))
+                for split, dataset in raw.items()
+            }
+        )
+        tokenized = indexed.map(
+            encode,
+            batched=True,
+            remove_columns=list(raw["train"].column_names),
+            num_proc=args.preprocessing_num_workers,
+            desc="tokenizing",
+        )
+        train = tokenized["train"]
+        kept = train.filter(short_enough, batched=True, num_proc=args.preprocessing_num_workers)
+    dropped = len(train) - len(kept)
+    if dropped:
+        logger.info(
+            "dropped %d training pairs longer than %d source / %d target tokens",
+            dropped,
+            args.max_source_length,
+            args.max_target_length,
+        )
+    tokenized["train"] = kept
+    return tokenized
+
+
+def get_dataloaders(args, tokenized, tokenizer, model, accelerator):
+    """Length-bucketed training batches (with the curriculum), length-sorted eval batches."""
+    collator = DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100)
+    train = tokenized["train"]
+    lengths = np.asarray(train["length"])
+    batches_per_step = args.gradient_accumulation_steps * accelerator.num_processes
+    sampler = LengthBucketBatchSampler(
+        lengths,
+        args.per_device_train_batch_size,
+        seed=args.seed,
+        curriculum_steps=args.curriculum_steps * batches_per_step if args.curriculum else 0,
+        curriculum_start=args.curriculum_start,
+    )
+    columns = ["input_ids", "attention_mask", "labels"]
+    train_loader = torch.utils.data.DataLoader(
+        train.select_columns(columns), batch_sampler=sampler, collate_fn=collator
+    )
+    eval_loaders = {}
+    for split in ("validation", "test"):
+        if split not in tokenized:
+            continue
+        dataset = tokenized[split]
+        if split == "validation" and args.eval_max_samples:
+            dataset = dataset.select(range(min(args.eval_max_samples, len(dataset))))
+        # Sorted by length: beams of similar length waste little padding. example_id restores
+        # the original order afterwards.
+        dataset = dataset.sort("length").select_columns(["example_id", *columns[:2]])
+        eval_loaders[split] = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=args.per_device_eval_batch_size,
+            collate_fn=DataCollatorForSeq2Seq(tokenizer, model=None),
+        )
+    return train_loader, sampler, eval_loaders
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def translate_split(model, loader, tokenizer, accelerator, num_beams) -> list[str]:
+    """Translations of a split in its original order (`example_id`), gathered over processes."""
+    model.eval()
+    unwrapped = accelerator.unwrap_model(model)
+    ids, texts = [], []
+    for batch in loader:
+        generated = unwrapped.generate(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            num_beams=num_beams,
+        )
+        generated = accelerator.pad_across_processes(
+            generated, dim=1, pad_index=tokenizer.pad_token_id
+        )
+        generated, example_ids = accelerator.gather_for_metrics((generated, batch["example_id"]))
+        texts += tokenizer.batch_decode(generated, skip_special_tokens=True)
+        ids += example_ids.tolist()
+    model.train()
+    order = np.argsort(ids, kind="stable")
+    return [texts[i].strip() for i in order]
+
+
+def score_split(model, loaders, split, raw, tokenizer, accelerator, num_beams, limit=None):
+    """BLEU/chrF (with sacreBLEU signatures) and the translations of one split."""
+    predictions = translate_split(model, loaders[split], tokenizer, accelerator, num_beams)
+    references = raw[split]["en"][: len(predictions)] if limit else raw[split]["en"]
+    scores = compute_translation_scores(predictions, references)
+    return scores, predictions
+
+
+# --- checkpoints ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class TrainingState:
+    """What resuming needs beyond accelerate's model/optimizer/scheduler/RNG state."""
+
+    step: int = 0  # optimizer steps done
+    epoch: int = 0  # current epoch
+    batches_in_epoch: int = 0  # sampler batches of the current epoch already consumed
+    best_bleu: float = -1.0
+    best_scores: dict = dataclasses.field(default_factory=dict)  # validation scores at best
+    evaluations_without_improvement: int = 0
+    history: list = dataclasses.field(default_factory=list)
+
+
+def checkpoint_dirs(output_dir: Path) -> list[Path]:
+    """Complete checkpoints, oldest first (partial ones are never named checkpoint-*)."""
+    found = [
+        path
+        for path in output_dir.glob(f"{CHECKPOINT_PREFIX}*")
+        if path.name[len(CHECKPOINT_PREFIX) :].isdigit() and (path / STATE_FILE).is_file()
+    ]
+    return sorted(found, key=lambda path: int(path.name[len(CHECKPOINT_PREFIX) :]))
+
+
+def save_checkpoint(accelerator, state: TrainingState, output_dir: Path, total_limit):
+    """Write `checkpoint-<step>` atomically: into a temporary folder, then one rename."""
+    final = output_dir / f"{CHECKPOINT_PREFIX}{state.step}"
+    partial = output_dir / f".partial-{CHECKPOINT_PREFIX}{state.step}"
+    if accelerator.is_main_process and partial.exists():
+        shutil.rmtree(partial)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(partial))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (partial / STATE_FILE).write_text(json.dumps(dataclasses.asdict(state)))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(partial, final)
+        if total_limit:
+            for old in checkpoint_dirs(output_dir)[:-total_limit]:
+                shutil.rmtree(old)
+    accelerator.wait_for_everyone()
+
+
+def resolve_checkpoint(args) -> Path | None:
+    if not args.resume_from_checkpoint:
+        return None
+    if args.resume_from_checkpoint == "latest":
+        found = checkpoint_dirs(Path(args.output_dir))
+        if not found:
+            logger.info("no checkpoint in %s: starting from scratch", args.output_dir)
+            return None
+        return found[-1]
+    path = Path(args.resume_from_checkpoint)
+    if not (path / STATE_FILE).is_file():
+        raise SystemExit(f"error: {path} is not a complete checkpoint (no {STATE_FILE})")
+    return path
+
+
+# --- outputs --------------------------------------------------------------------------------
+
+
+def save_model(accelerator, model, tokenizer, output_dir: Path) -> None:
+    """The selected model and tokenizer, written beside each other then moved in file by file."""
+    if not accelerator.is_main_process:
+        return
+    staging = output_dir / ".partial-model"
+    if staging.exists():
+        shutil.rmtree(staging)
+    accelerator.unwrap_model(model).save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    for path in staging.iterdir():
+        os.replace(path, output_dir / path.name)
+    staging.rmdir()
+
+
+def run_info(args, raw, model_dir: Path) -> dict:
+    """What reproduces the run: versions, the git commit, the tokenizer's hash, the data."""
+    try:
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                cwd=Path(hf_seq2seq_lstm.__file__).parent,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or None
+        )
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    sources = args.train_file or ([args.dataset_name] if args.dataset_name else ["built-in"])
+    license_ = args.dataset_license or (SAMPLE_CORPUS_LICENSE if _is_builtin_corpus(args) else None)
+    return {
+        "package_version": hf_seq2seq_lstm.__version__,
+        "torch_version": torch.__version__,
+        "transformers_version": transformers.__version__,
+        "python_version": sys.version.split()[0],
+        "git_commit": commit,
+        "tokenizer_sha256": hashlib.sha256((model_dir / "tokenizer.json").read_bytes()).hexdigest(),
+        "command": " ".join(sys.argv),
+        "data": {
+            "sources": [str(source) for source in sources],
+            "license": license_.lower() if license_ else None,
+            "aihub": any(_looks_like_aihub(str(source)) for source in sources),
+            "train_pairs": len(raw["train"]),
+        },
+    }
+
+
+def _looks_like_aihub(source: str) -> bool:
+    # AI Hub ships its Korean-English corpus as xlsx sheets (원문/번역문) named like 1_구어체(1).xlsx.
+    return source.lower().endswith(".xlsx") or "aihub" in source.lower().replace(" ", "")
+
+
+def plot_sample_attention(model, tokenizer, sentence: str, path: Path) -> Path | None:
+    """Attention heatmap of the model's greedy translation of `sentence`."""
+    if model.config.attention == "none":
+        return None
+    model.eval()
+    inputs = tokenizer(sentence, return_tensors="pt")
+    output = model.generate(**inputs, num_beams=1)
+    with torch.no_grad():  # teacher-forced over its own output: one weight row per output token
+        weights = model(
+            **inputs, decoder_input_ids=output[:, :-1], output_attentions=True
+        ).cross_attentions[0][0]
+    model.train()
+    source_tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
+    target_tokens = tokenizer.convert_ids_to_tokens(output[0, 1:])
+    return plot_attention(weights.float(), source_tokens, target_tokens, path, title=sentence)
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+def current_teacher_forcing_ratio(args, state: TrainingState, total_steps, epochs) -> float:
+    if args.scheduled_sampling == "none":
+        return args.teacher_forcing_ratio
+    by_epoch = args.scheduled_sampling_unit == "epoch"
+    return teacher_forcing_ratio(
+        args.scheduled_sampling,
+        state.epoch if by_epoch else state.step,
+        max(1, (epochs - 1) if by_epoch else total_steps),
+        args.scheduled_sampling_start,
+        args.scheduled_sampling_end,
+        args.scheduled_sampling_k,
+    )
+
+
+def training_function(args) -> dict:
+    """Train, select on validation BLEU, save, optionally score the test set. Returns results."""
+    accelerator = Accelerator(
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        mixed_precision=args.mixed_precision,
+        log_with=args.report_to if args.with_tracking else None,
+        project_dir=args.output_dir,
+    )
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.INFO if accelerator.is_main_process else logging.WARNING,
+    )
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    set_seed(args.seed)
+    output_dir = Path(args.output_dir)
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    accelerator.wait_for_everyone()
+
+    raw = load_raw_datasets(args)
+    logger.info("data: %s", {split: len(dataset) for split, dataset in raw.items()})
+    tokenizer = get_tokenizer(args, raw)
+    tokenized = tokenize_datasets(args, raw, tokenizer, accelerator)
+
+    config = model_config(args, vocab_size=len(tokenizer))
+    config.pad_token_id = tokenizer.pad_token_id
+    config.eos_token_id = tokenizer.eos_token_id
+    config.bos_token_id = config.decoder_start_token_id = tokenizer.bos_token_id
+    model = Seq2SeqLSTMForConditionalGeneration(config)
+    train_loader, sampler, eval_loaders = get_dataloaders(
+        args, tokenized, tokenizer, model, accelerator
+    )
+    logger.info(
+        "model: %s parameters, %s",
+        f"{model.num_parameters():,}",
+        {key: getattr(config, key) for key in ("cell_type", "attention", "hidden_dim")},
+    )
+
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay
+    )
+    steps_per_epoch = math.ceil(
+        len(sampler) / (args.gradient_accumulation_steps * accelerator.num_processes)
+    )
+    total_steps = args.max_train_steps or args.num_train_epochs * steps_per_epoch
+    epochs = math.ceil(total_steps / steps_per_epoch)
+    scheduler = get_scheduler(
+        args.lr_scheduler_type,
+        optimizer,
+        num_warmup_steps=args.num_warmup_steps,
+        num_training_steps=total_steps,
+    )
+    model, optimizer, train_loader, scheduler = accelerator.prepare(
+        model, optimizer, train_loader, scheduler
+    )
+    eval_loaders = {split: accelerator.prepare(loader) for split, loader in eval_loaders.items()}
+    if args.with_tracking:
+        accelerator.init_trackers(
+            "hf_seq2seq_lstm",
+            {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool))},
+        )
+
+    state = TrainingState()
+    checkpoint = resolve_checkpoint(args)
+    if checkpoint is not None:
+        accelerator.load_state(str(checkpoint))
+        state = TrainingState(**json.loads((checkpoint / STATE_FILE).read_text()))
+        logger.info("resumed from %s at step %d", checkpoint, state.step)
+
+    if accelerator.is_main_process:
+        (output_dir / "training_args.json").write_text(json.dumps(vars(args), indent=2))
+
+    results = train_loop(
+        args,
+        accelerator,
+        model,
+        optimizer,
+        scheduler,
+        train_loader,
+        sampler,
+        eval_loaders,
+        raw,
+        tokenizer,
+        state,
+        total_steps,
+        epochs,
+        output_dir,
+    )
+
+    # The selected model: the best validation BLEU, or the last weights when never evaluated.
+    if state.best_bleu < 0:
+        save_model(accelerator, model, tokenizer, output_dir)
+    accelerator.wait_for_everyone()
+    best = Seq2SeqLSTMForConditionalGeneration.from_pretrained(output_dir)
+    best = accelerator.prepare(best)
+    if args.do_predict and "test" in eval_loaders:
+        scores, predictions = score_split(
+            best, eval_loaders, "test", raw, tokenizer, accelerator, args.num_beams
+        )
+        results.update({f"test_{key}": value for key, value in scores.items()})
+        if accelerator.is_main_process:
+            (output_dir / "test_predictions.txt").write_text(
+                "".join(line.replace("\n", " ") + "\n" for line in predictions)
+            )
+            logger.info(
+                "test BLEU %.2f chrF %.2f (%s)",
+                scores["bleu"],
+                scores["chrf"],
+                scores["bleu_signature"],
+            )
+
+    if accelerator.is_main_process:
+        unwrapped = accelerator.unwrap_model(best)
+        sample = raw["validation"]["ko"][0]
+        plot_sample_attention(unwrapped, tokenizer, sample, output_dir / "attention.png")
+        plot_training_curves(state.history, output_dir / "training_curves.png")
+        (output_dir / "run_info.json").write_text(
+            json.dumps(run_info(args, raw, output_dir), indent=2, ensure_ascii=False)
+        )
+        (output_dir / "all_results.json").write_text(json.dumps(results, indent=2))
+        print_samples(unwrapped, tokenizer, raw["validation"], args.num_beams)
+    if args.with_tracking:
+        accelerator.end_training()
+    if args.push_to_hub and accelerator.is_main_process:
+        from hf_seq2seq_lstm.hub import push_model_dir
+
+        push_model_dir(output_dir, args.hub_model_id, token=args.hub_token)
+    return results
+
+
+def train_loop(
+    args,
+    accelerator,
+    model,
+    optimizer,
+    scheduler,
+    train_loader,
+    sampler,
+    eval_loaders,
+    raw,
+    tokenizer,
+    state,
+    total_steps,
+    epochs,
+    output_dir,
+) -> dict:
+    """Optimizer steps until `total_steps`, evaluating and checkpointing on the way."""
+    progress = tqdm(
+        total=total_steps,
+        initial=state.step,
+        disable=not accelerator.is_local_main_process,
+        desc="training",
+    )
+    eval_every = args.eval_steps
+    checkpoint_every = (
+        int(args.checkpointing_steps) if (args.checkpointing_steps or "").isdigit() else None
+    )
+    started, tokens_seen, running_loss, losses_in_window = time.time(), 0, 0.0, 0
+    model.train()
+    stop = False
+    while state.step < total_steps and not stop:
+        sampler.set_epoch(state.epoch)
+        train_loader.set_epoch(state.epoch)
+        loader = (
+            accelerator.skip_first_batches(train_loader, state.batches_in_epoch)
+            if state.batches_in_epoch
+            else train_loader
+        )
+        ratio = current_teacher_forcing_ratio(args, state, total_steps, epochs)
+        for batch in loader:
+            # Randomness as a pure function of (seed, step, rank): resuming is exact.
+            set_seed(args.seed + state.step * accelerator.num_processes + accelerator.process_index)
+            with accelerator.accumulate(model):
+                loss = model(**batch, teacher_forcing_ratio=ratio).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and args.max_grad_norm:
+                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+            state.batches_in_epoch += 1
+            tokens_seen += int((batch["labels"] != -100).sum())
+            running_loss += loss.item()
+            losses_in_window += 1
+            if not accelerator.sync_gradients:
+                continue
+            state.step += 1
+            progress.update(1)
+            if state.step % args.logging_steps == 0 or state.step == total_steps:
+                entry = {
+                    "step": state.step,
+                    "epoch": state.epoch,
+                    "loss": running_loss / losses_in_window,
+                    "teacher_forcing_ratio": ratio,
+                    "learning_rate": scheduler.get_last_lr()[0],
+                }
+                state.history.append(entry)
+                elapsed = time.time() - started
+                progress.set_postfix(
+                    loss=f"{entry['loss']:.3f}",
+                    tf=f"{ratio:.2f}",
+                    tok_s=f"{tokens_seen / max(elapsed, 1e-9):.0f}",
+                )
+                if args.with_tracking:
+                    accelerator.log(entry, step=state.step)
+                running_loss, losses_in_window = 0.0, 0
+            if args.scheduled_sampling_unit == "step":
+                ratio = current_teacher_forcing_ratio(args, state, total_steps, epochs)
+            if eval_every and state.step % eval_every == 0:
+                stop = evaluate_and_select(
+                    args, accelerator, model, eval_loaders, raw, tokenizer, state, output_dir
+                )
+            if checkpoint_every and state.step % checkpoint_every == 0:
+                save_checkpoint(accelerator, state, output_dir, args.checkpoints_total_limit)
+            if state.step >= total_steps or stop:
+                break
+        else:  # the epoch ran out
+            state.epoch += 1
+            state.batches_in_epoch = 0
+            if not eval_every:
+                stop = evaluate_and_select(
+                    args, accelerator, model, eval_loaders, raw, tokenizer, state, output_dir
+                )
+            if args.checkpointing_steps == "epoch":
+                save_checkpoint(accelerator, state, output_dir, args.checkpoints_total_limit)
+    progress.close()
+    if eval_every is None and state.batches_in_epoch:  # stopped mid-epoch by max_train_steps
+        evaluate_and_select(
+            args, accelerator, model, eval_loaders, raw, tokenizer, state, output_dir
+        )
+    elapsed = time.time() - started
+    last_loss = next((e["loss"] for e in reversed(state.history) if "loss" in e), None)
+    return {
+        "train_loss": last_loss,
+        "train_steps": state.step,
+        "epochs": state.epoch + state.batches_in_epoch / max(1, len(sampler)),
+        "train_runtime_s": elapsed,
+        "train_target_tokens_per_s": tokens_seen / max(elapsed, 1e-9),
+        **state.best_scores,
+        "num_beams": args.num_beams,
+    }
+
+
+def evaluate_and_select(
+    args, accelerator, model, eval_loaders, raw, tokenizer, state, output_dir
+) -> bool:
+    """Score the validation set; save the model when BLEU improves. True means stop early."""
+    if "validation" not in eval_loaders:
+        return False
+    scores, _ = score_split(
+        model,
+        eval_loaders,
+        "validation",
+        raw,
+        tokenizer,
+        accelerator,
+        args.num_beams,
+        limit=args.eval_max_samples,
+    )
+    entry = {
+        "step": state.step,
+        "epoch": state.epoch,
+        "eval_bleu": scores["bleu"],
+        "eval_chrf": scores["chrf"],
+        "eval_bleu_signature": scores["bleu_signature"],
+        "eval_chrf_signature": scores["chrf_signature"],
+    }
+    state.history.append(entry)
+    logger.info(
+        "step %d: validation BLEU %.2f chrF %.2f", state.step, scores["bleu"], scores["chrf"]
+    )
+    if args.with_tracking:
+        accelerator.log({"eval_bleu": scores["bleu"], "eval_chrf": scores["chrf"]}, step=state.step)
+    if scores["bleu"] > state.best_bleu:
+        state.best_bleu = scores["bleu"]
+        state.best_scores = {
+            ("best_step" if key == "step" else key): value
+            for key, value in entry.items()
+            if key != "epoch"
+        }
+        state.evaluations_without_improvement = 0
+        save_model(accelerator, model, tokenizer, output_dir)
+        return False
+    state.evaluations_without_improvement += 1
+    patience = args.early_stopping_patience
+    if patience and state.evaluations_without_improvement >= patience:
+        logger.info("early stopping: %d evaluations without a better BLEU", patience)
+        return True
+    return False
+
+
+def print_samples(model, tokenizer, validation, num_beams) -> None:
+    """A few validation translations, so the user sees what the numbers mean."""
+    count = min(SAMPLE_TRANSLATIONS, len(validation))
+    sources, references = validation["ko"][:count], validation["en"][:count]
+    inputs = tokenizer(sources, return_tensors="pt", padding=True)
+    outputs = model.eval().generate(**inputs, num_beams=num_beams)
+    for source, reference, output in zip(
+        sources, references, tokenizer.batch_decode(outputs, skip_special_tokens=True), strict=True
+    ):
+        print(f"ko:  {source}\nref: {reference}\nout: {output.strip()}\n")
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    results = training_function(args)
+    summary = {k: v for k, v in results.items() if isinstance(v, (int, float)) and v is not None}
+    print(json.dumps(summary, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
