@@ -558,6 +558,14 @@ def _looks_like_aihub(source: str) -> bool:
     return source.lower().endswith(".xlsx") or "aihub" in source.lower().replace(" ", "")
 
 
+def weights_digest(model) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def plot_sample_attention(model, tokenizer, sentence: str, path: Path) -> Path | None:
     """Attention heatmap of the model's greedy translation of `sentence`."""
     if model.config.attention == "none":
@@ -585,7 +593,8 @@ def current_teacher_forcing_ratio(args, state: TrainingState, total_steps, epoch
     return teacher_forcing_ratio(
         args.scheduled_sampling,
         state.epoch if by_epoch else state.step,
-        max(1, (epochs - 1) if by_epoch else total_steps),
+        # The first step/epoch trains at `start`, the last at `end`.
+        max(1, (epochs if by_epoch else total_steps) - 1),
         args.scheduled_sampling_start,
         args.scheduled_sampling_end,
         args.scheduled_sampling_k,
@@ -714,6 +723,13 @@ def training_function(args) -> dict:
         )
         (output_dir / "all_results.json").write_text(json.dumps(results, indent=2))
         print_samples(unwrapped, tokenizer, raw["validation"], args.num_beams)
+    if accelerator.num_processes > 1:  # DDP keeps replicas equal; show it
+        digest = weights_digest(accelerator.unwrap_model(model))
+        print(
+            f"rank {accelerator.process_index}: processes {accelerator.num_processes}, "
+            f"weights sha256 {digest}",
+            flush=True,
+        )
     if args.with_tracking:
         accelerator.end_training()
     if args.push_to_hub and accelerator.is_main_process:

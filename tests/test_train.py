@@ -1,0 +1,196 @@
+"""train.py end to end: learning, resume, DDP on CPU, schedules reaching the model, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from accelerate.state import AcceleratorState
+from safetensors.torch import load_file
+from test_modeling import run_without_package
+
+import train
+from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TINY = [
+    "--embedding_dim", "16", "--hidden_dim", "32", "--num_layers", "1", "--dropout", "0.1",
+    "--num_beams", "1", "--logging_steps", "1", "--per_device_train_batch_size", "16",
+    "--vocab_size", "400", "--num_threads", "1",
+]  # fmt: skip
+
+
+def run_train(output_dir, *extra):
+    # Accelerate's state is a per-process singleton; each run here is a new "process".
+    AcceleratorState._reset_state(reset_partial_state=True)
+    return train.main([*TINY, "--output_dir", str(output_dir), *extra])
+
+
+def losses(output_dir):
+    return [entry["loss"] for entry in train_history(output_dir) if "loss" in entry]
+
+
+def train_history(output_dir):
+    (checkpoint,) = train.checkpoint_dirs(Path(output_dir))[-1:]
+    return json.loads((checkpoint / train.STATE_FILE).read_text())["history"]
+
+
+TRANSLATE_CHECK = textwrap.dedent(
+    """
+    import sys
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+    folder, sentence = sys.argv[1], sys.argv[2]
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    model = AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True)
+    output = model.generate(**tokenizer(sentence, return_tensors="pt"), num_beams=1,
+                            max_new_tokens=8)
+    print("TRANSLATION:" + tokenizer.decode(output[0], skip_special_tokens=True))
+    """
+)
+
+
+def test_tiny_run_on_the_shared_corpus_learns_and_loads_in_a_fresh_process(
+    shared_data, tmp_path, hf_home
+):
+    koen = shared_data / "koen"
+    out = tmp_path / "run"
+    results = run_train(
+        out,
+        "--train_file", str(koen / "train.tsv"),
+        "--validation_file", str(koen / "valid.tsv"),
+        "--max_train_steps", "40", "--learning_rate", "3e-3", "--eval_max_samples", "16",
+        "--checkpointing_steps", "40", "--dataset_license", "CC-BY-SA-4.0",
+    )  # fmt: skip
+    curve = losses(out)
+    assert len(curve) == 40
+    assert sum(curve[-5:]) / 5 < sum(curve[:5]) / 5 - 0.5  # it learns
+    assert results["train_steps"] == 40 and results["eval_bleu"] is not None
+    for name in ("model.safetensors", "tokenizer.json", "training_curves.png", "attention.png"):
+        assert (out / name).is_file(), name
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["data"]["train_pairs"] == 14468 and info["data"]["license"] == "cc-by-sa-4.0"
+    assert json.loads((out / "config.json").read_text())["teacher_forcing_ratio"] == 1.0
+
+    (tmp_path / "check.py").write_text(TRANSLATE_CHECK)
+    result = run_without_package(
+        str(tmp_path / "check.py"), str(out), "오늘 날씨가 좋네요.", hf_home=hf_home
+    )
+    assert result.returncode == 0, result.stderr
+    translation = result.stdout.split("TRANSLATION:")[1].strip()
+    model = Seq2SeqLSTMForConditionalGeneration.from_pretrained(out)
+    tokenizer = train.AutoTokenizer.from_pretrained(out)
+    expected = model.generate(
+        **tokenizer("오늘 날씨가 좋네요.", return_tensors="pt"), num_beams=1, max_new_tokens=8
+    )
+    assert translation == tokenizer.decode(expected[0], skip_special_tokens=True)
+
+
+def test_default_data_is_the_builtin_corpus_and_schedules_reach_the_model(tmp_path):
+    out = tmp_path / "run"
+    run_train(
+        out,
+        "--max_train_steps", "8", "--checkpointing_steps", "8",
+        "--scheduled_sampling", "linear", "--scheduled_sampling_end", "0.5",
+        "--scheduled_sampling_mode", "two_pass", "--curriculum", "--curriculum_steps", "4",
+        "--mixed_precision", "bf16",
+    )  # fmt: skip
+    ratios = [entry["teacher_forcing_ratio"] for entry in train_history(out) if "loss" in entry]
+    assert ratios[0] == 1.0 and ratios[-1] == pytest.approx(0.5)  # first and last steps
+    assert ratios[4] == pytest.approx(1.0 - 0.5 * 4 / 7)
+    assert all(a >= b for a, b in zip(ratios, ratios[1:], strict=False))
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["data"]["sources"] == ["built-in"] and info["data"]["license"] == "cc-by-4.0"
+    config = json.loads((out / "config.json").read_text())
+    assert config["teacher_forcing_ratio"] == 1.0  # inference value, not the schedule's
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path, monkeypatch):
+    common = ["--max_train_steps", "12", "--checkpointing_steps", "5", "--eval_steps", "1000",
+              "--scheduled_sampling", "linear", "--curriculum", "--curriculum_steps", "6"]  # fmt: skip
+    run_train(tmp_path / "whole", *common)
+
+    calls = {"n": 0}
+    original_forward = Seq2SeqLSTMForConditionalGeneration.forward
+
+    def crashing_forward(self, *args, **kwargs):
+        if self.training:
+            calls["n"] += 1
+            if calls["n"] == 8:  # after checkpoint-5, before checkpoint-10
+                raise Interrupted
+        return original_forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(Seq2SeqLSTMForConditionalGeneration, "forward", crashing_forward)
+    with pytest.raises(Interrupted):
+        run_train(tmp_path / "resumed", *common)
+    monkeypatch.undo()
+    # A half-written checkpoint from the crash must never be picked up.
+    (tmp_path / "resumed" / ".partial-checkpoint-10").mkdir()
+    assert [p.name for p in train.checkpoint_dirs(tmp_path / "resumed")] == ["checkpoint-5"]
+    run_train(tmp_path / "resumed", *common, "--resume_from_checkpoint", "latest")
+
+    whole = load_file(tmp_path / "whole" / "model.safetensors")
+    resumed = load_file(tmp_path / "resumed" / "model.safetensors")
+    assert whole.keys() == resumed.keys()
+    for key in whole:
+        torch.testing.assert_close(resumed[key], whole[key], atol=1e-6, rtol=1e-5)
+    assert train_history(tmp_path / "resumed") == train_history(tmp_path / "whole")
+
+
+def test_two_process_ddp_on_cpu_completes_with_identical_weights_on_both_ranks(tmp_path):
+    env = dict(os.environ, ACCELERATE_USE_CPU="true", OMP_NUM_THREADS="1")
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        str(REPO_ROOT / "train.py"), *TINY, "--output_dir", str(tmp_path / "ddp"),
+        "--max_train_steps", "6", "--eval_max_samples", "8",
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    digests = [line for line in result.stdout.splitlines() if line.startswith("rank ")]
+    assert len(digests) == 2, result.stdout[-2000:]
+    assert digests[0].split()[-1] == digests[1].split()[-1]
+    assert "processes 2" in digests[0]
+    assert (tmp_path / "ddp" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        (["--cell_type", "rnn"], None),
+        (["--train_file", "no/such/file.tsv"], "does not exist"),
+        (
+            [
+                "--scheduled_sampling",
+                "linear",
+                "--scheduled_sampling_start",
+                "0.5",
+                "--scheduled_sampling_end",
+                "0.9",
+            ],
+            "must not exceed",
+        ),  # fmt: skip
+        (["--teacher_forcing_ratio", "1.5"], "teacher_forcing_ratio"),
+        (["--checkpointing_steps", "often"], "checkpointing_steps"),
+        (["--tie_word_embeddings"], "embedding_dim == hidden_dim"),
+        (["--push_to_hub"], "hub_model_id"),
+    ],
+)
+def test_bad_arguments_fail_before_any_work(arguments, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) as error:
+        train.parse_args(["--output_dir", str(tmp_path / "never"), *arguments])
+    text = str(error.value.code) + capsys.readouterr().err
+    if message:
+        assert message in text
+    else:
+        assert "invalid choice" in text
+    assert not (tmp_path / "never").exists()
