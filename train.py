@@ -32,6 +32,7 @@ from transformers import AutoTokenizer, DataCollatorForSeq2Seq, get_scheduler
 
 import hf_seq2seq_lstm
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration
+from hf_seq2seq_lstm.alignment import translate_with_attention
 from hf_seq2seq_lstm.configuration_seq2seq_lstm import (
     ATTENTION_TYPES,
     CELL_TYPES,
@@ -567,20 +568,13 @@ def weights_digest(model) -> str:
 
 
 def plot_sample_attention(model, tokenizer, sentence: str, path: Path) -> Path | None:
-    """Attention heatmap of the model's greedy translation of `sentence`."""
-    if model.config.attention == "none":
+    """Attention heatmap of the model's translation of `sentence` (None without attention)."""
+    alignment = translate_with_attention(model, tokenizer, sentence)
+    if alignment.weights is None:
         return None
-    model.eval()
-    inputs = tokenizer(sentence, return_tensors="pt")
-    output = model.generate(**inputs, num_beams=1)
-    with torch.no_grad():  # teacher-forced over its own output: one weight row per output token
-        weights = model(
-            **inputs, decoder_input_ids=output[:, :-1], output_attentions=True
-        ).cross_attentions[0][0]
-    model.train()
-    source_tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
-    target_tokens = tokenizer.convert_ids_to_tokens(output[0, 1:])
-    return plot_attention(weights.float(), source_tokens, target_tokens, path, title=sentence)
+    return plot_attention(
+        alignment.weights, alignment.source_tokens, alignment.target_tokens, path, title=sentence
+    )
 
 
 # --- training -------------------------------------------------------------------------------
