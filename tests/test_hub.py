@@ -1,0 +1,440 @@
+"""push_to_hub: the staged repository is complete, self-contained and safe to publish.
+
+Nothing here reaches the Hub: dry runs stage folders locally, and the upload path is checked
+against a recording stand-in for `HfApi` (or the real one in offline mode, for network failure).
+"""
+
+import json
+import logging
+import shutil
+import textwrap
+from pathlib import Path
+
+import huggingface_hub.constants
+import pytest
+import torch
+import yaml
+from test_modeling import run_without_package, tiny_config
+from transformers import AutoTokenizer
+
+import push_to_hub
+from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration, hub
+from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
+from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
+
+PACKAGE_DIR = Path(hub.__file__).parent
+REMOTE_CODE_FILES = (
+    "configuration_seq2seq_lstm.py",
+    "modeling_seq2seq_lstm.py",
+    "pipeline_seq2seq_lstm.py",
+)
+STAGED_FILES = sorted(
+    [
+        "README.md",
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "training_curves.png",
+        *REMOTE_CODE_FILES,
+    ]
+)
+KO = ["안녕하세요.", "감사합니다.", "오늘 날씨가 좋네요.", "이것은 얼마예요?", "학교에 갑니다."]
+KO += ["저는 커피를 좋아해요.", "지하철역이 어디예요?", "내일 다시 올게요.", "배가 고파요."]
+EN = ["Hello.", "Thank you.", "The weather is nice today.", "How much is this?"]
+EN += ["I go to school.", "I like coffee.", "Where is the subway station?"]
+EN += ["I will come back tomorrow.", "I am hungry."]
+SOURCES = ["오늘 날씨가 좋네요.", "지하철역이 어디예요?"]
+RESULTS = {
+    "eval_bleu": 3.14159,
+    "eval_chrf": 20.25,
+    "eval_bleu_signature": "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0",
+    "eval_chrf_signature": "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0",
+    "test_bleu": 2.5,
+    "test_chrf": 18.75,
+    "test_bleu_signature": "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0",
+    "test_chrf_signature": "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0",
+    "num_beams": 5,
+    "train_loss": 4.2,
+    "train_runtime_s": 12.5,
+    "train_steps": 10,
+    "epochs": 1,
+}
+FAKE_TOKEN = "hf_test_token_that_must_never_be_shown"
+
+
+def write_json(path, value):
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    """A folder shaped like train.py's output, including files that must never be uploaded."""
+    folder = tmp_path_factory.mktemp("run") / "ko-en-lstm"
+    tokenizer = train_bpe_tokenizer(KO * 3 + EN * 3, vocab_size=300, min_frequency=1)
+    torch.manual_seed(0)
+    config = tiny_config(
+        src_vocab_size=len(tokenizer),
+        tgt_vocab_size=len(tokenizer),
+        attention="luong",
+        input_feeding=True,
+    )
+    Seq2SeqLSTMForConditionalGeneration(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    data_dir = folder.parent / "private-data"
+    write_json(
+        folder / "training_args.json",
+        {
+            "train_file": str(data_dir / "train.tsv"),
+            "dataset_name": None,
+            "output_dir": str(folder),
+            "num_train_epochs": 1,
+            "per_device_train_batch_size": 8,
+            "learning_rate": 0.001,
+            "lr_scheduler_type": "linear",
+            "num_warmup_steps": 2,
+            "cell_type": "lstm",
+            "attention": "luong",
+            "teacher_forcing_ratio": 1.0,
+            "scheduled_sampling": "linear",
+            "scheduled_sampling_start": 1.0,
+            "scheduled_sampling_end": 0.75,
+            "scheduled_sampling_mode": "two_pass",
+            "curriculum_steps": 5,
+            "curriculum_start": 0.5,
+            "label_smoothing": 0.1,
+            "seed": 42,
+            "mixed_precision": "no",
+        },
+    )
+    write_json(folder / "all_results.json", RESULTS)
+    write_json(
+        folder / "run_info.json",
+        {
+            "package_version": "0.1.0",
+            "torch_version": torch.__version__,
+            "transformers_version": "5.24.0",
+            "git_commit": None,
+            "tokenizer_sha256": "0" * 64,
+            "data": {
+                "sources": [str(data_dir / "train.tsv")],
+                "license": "CC-BY-4.0",
+                "aihub": False,
+                "train_pairs": 27,
+            },
+        },
+    )
+    (folder / "training_curves.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (folder / "checkpoint-10").mkdir()
+    (folder / "checkpoint-10" / "optimizer.bin").write_bytes(b"optimizer state")
+    (folder / "test_predictions.txt").write_text("Hello.\n")
+    (folder / "train.log").write_text("step 10 loss 4.2\n")
+    return folder
+
+
+def copy_run(trained_dir, destination, **run_info_data):
+    """A copy of the trained folder whose run_info.json `data` entries are overridden."""
+    shutil.copytree(trained_dir, destination)
+    run_info = json.loads((destination / "run_info.json").read_text())
+    run_info["data"].update(run_info_data)
+    write_json(destination / "run_info.json", run_info)
+    return destination
+
+
+def card_metadata(card_path):
+    _, front_matter, body = card_path.read_text(encoding="utf-8").split("---\n", 2)
+    return yaml.safe_load(front_matter), body
+
+
+@pytest.fixture
+def no_saved_token(tmp_path, monkeypatch):
+    """No token anywhere: no HF_TOKEN and no saved login."""
+    for variable in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+
+
+class RecordingHfApi:
+    """Stands in for `huggingface_hub.HfApi`: records calls and the files seen at upload time."""
+
+    calls = []
+
+    def __init__(self, token=None):
+        self.calls.append(("init", {"token": token}))
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+    def create_branch(self, repo_id, **kwargs):
+        self.calls.append(("create_branch", {"repo_id": repo_id, **kwargs}))
+
+    def upload_folder(self, **kwargs):
+        files = sorted(path.name for path in Path(kwargs["folder_path"]).iterdir())
+        self.calls.append(("upload_folder", {**kwargs, "files": files}))
+        return type("Commit", (), {"commit_url": f"https://hf.co/{kwargs['repo_id']}/commit/1"})
+
+
+@pytest.fixture
+def recording_api(monkeypatch):
+    RecordingHfApi.calls = []
+    monkeypatch.setattr(hub, "HfApi", RecordingHfApi)
+    return RecordingHfApi.calls
+
+
+def test_dry_run_stages_exactly_the_repository_files(trained_dir, tmp_path):
+    push_to_hub.main(
+        ["--model_dir", str(trained_dir), "--dry_run", "--local_dir", str(tmp_path / "staged")]
+    )
+    staged = tmp_path / "staged"
+    assert sorted(path.name for path in staged.iterdir()) == STAGED_FILES
+    for name in REMOTE_CODE_FILES:
+        assert (staged / name).read_bytes() == (PACKAGE_DIR / name).read_bytes(), name
+    assert (staged / "model.safetensors").read_bytes() == (
+        trained_dir / "model.safetensors"
+    ).read_bytes()
+    # No local path (data files, output folder) leaks into any text file.
+    for path in staged.iterdir():
+        if path.suffix in (".json", ".md", ".py"):
+            assert str(trained_dir.parent) not in path.read_text(encoding="utf-8"), path.name
+    config = json.loads((staged / "config.json").read_text())
+    assert set(config["auto_map"]) == {"AutoConfig", "AutoModel", "AutoModelForSeq2SeqLM"}
+    assert config["custom_pipelines"]["translation"]["impl"] == (
+        "pipeline_seq2seq_lstm.Seq2SeqLSTMTranslationPipeline"
+    )
+    assert [path.name for path in tmp_path.iterdir()] == ["staged"], "staging scratch left over"
+
+
+def test_model_card_metadata_parses_and_carries_metrics_licence_and_recipe(trained_dir, tmp_path):
+    staged = hub.stage_repository(trained_dir, tmp_path / "staged", repo_id="alice/ko-en-lstm")
+    metadata, body = card_metadata(staged / "README.md")
+    assert metadata["language"] == ["ko", "en"]
+    assert metadata["license"] == "cc-by-4.0"  # the training data's, lower-cased for the Hub
+    assert metadata["pipeline_tag"] == "translation"
+    assert metadata["library_name"] == "transformers"
+    assert metadata["inference"] is False
+    assert {"translation", "lstm", "custom_code"} <= set(metadata["tags"])
+    (model_index,) = metadata["model-index"]
+    assert model_index["name"] == "alice/ko-en-lstm"
+    scores = {
+        (result["dataset"]["split"], metric["type"]): (metric["value"], metric.get("config"))
+        for result in model_index["results"]
+        for metric in result["metrics"]
+    }
+    assert scores == {
+        ("validation", "bleu"): (3.14, RESULTS["eval_bleu_signature"]),
+        ("validation", "chrf"): (20.25, RESULTS["eval_chrf_signature"]),
+        ("test", "bleu"): (2.5, RESULTS["test_bleu_signature"]),
+        ("test", "chrf"): (18.75, RESULTS["test_chrf_signature"]),
+    }
+    model = Seq2SeqLSTMForConditionalGeneration.from_pretrained(trained_dir)
+    assert f"| Parameters | {sum(p.numel() for p in model.parameters()):,} |" in body
+    assert "| Cell | LSTM |" in body and "| Input feeding | yes |" in body
+    assert "linear: teacher forcing ratio 1.0 → 0.75 (two_pass mode)" in body
+    assert "over 5 steps" in body
+    assert RESULTS["test_bleu_signature"] in body
+    assert f"transformers>={hub.min_transformers_version()}" in body
+    assert hub.min_transformers_version() == "5.24"
+    assert 'pipeline("translation", model="alice/ko-en-lstm", trust_remote_code=True)' in body
+    assert 'AutoModel.from_pretrained("alice/ko-en-lstm", trust_remote_code=True)' in body
+    assert "## Limitations" in body
+    assert "![Training curves](training_curves.png)" in body
+    assert "attention.png" not in body  # absent from the run, so not referenced
+
+
+REMOTE_TRANSLATION_CHECK = textwrap.dedent(
+    """
+    import json, sys
+    from transformers import (AutoConfig, AutoModel, AutoModelForSeq2SeqLM, AutoTokenizer,
+                              pipeline)
+
+    folder, expected_file = sys.argv[1], sys.argv[2]
+    expected = json.load(open(expected_file))
+    try:
+        import hf_seq2seq_lstm
+        raise SystemExit("the package must not be importable here")
+    except ImportError:
+        pass
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
+    assert config.model_type == "seq2seq_lstm", config.model_type
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    inputs = tokenizer(expected["sources"], return_tensors="pt", padding=True)
+    for auto in (AutoModel, AutoModelForSeq2SeqLM):
+        model = auto.from_pretrained(folder, trust_remote_code=True).eval()
+        ids = model.generate(**inputs, num_beams=1, max_new_tokens=8).tolist()
+        assert ids == expected["ids"], (auto.__name__, ids, expected["ids"])
+    translator = pipeline("translation", model=folder, trust_remote_code=True)
+    outputs = translator(expected["sources"], num_beams=1, max_new_tokens=8)
+    texts = [output["translation_text"] for output in outputs]
+    assert texts == expected["texts"], (texts, expected["texts"])
+    print("remote translation ok")
+    """
+)
+
+
+def test_staged_folder_translates_identically_without_the_package(trained_dir, tmp_path, hf_home):
+    staged = hub.stage_repository(trained_dir, tmp_path / "staged")
+    model = Seq2SeqLSTMForConditionalGeneration.from_pretrained(trained_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(trained_dir)
+    inputs = tokenizer(SOURCES, return_tensors="pt", padding=True)
+    ids = model.generate(**inputs, num_beams=1, max_new_tokens=8)
+    translator = Seq2SeqLSTMTranslationPipeline(model=model, tokenizer=tokenizer)
+    texts = [
+        output["translation_text"] for output in translator(SOURCES, num_beams=1, max_new_tokens=8)
+    ]
+    assert any(texts), "an all-empty translation would make the comparison vacuous"
+    write_json(
+        tmp_path / "expected.json", {"sources": SOURCES, "ids": ids.tolist(), "texts": texts}
+    )
+    (tmp_path / "check.py").write_text(REMOTE_TRANSLATION_CHECK)
+    result = run_without_package(
+        str(tmp_path / "check.py"), str(staged), str(tmp_path / "expected.json"), hf_home=hf_home
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "remote translation ok" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "explicit,data_license,expected",
+    [("Apache-2.0", "CC-BY-4.0", "apache-2.0"), (None, "CC-BY-4.0", "cc-by-4.0")],
+)
+def test_explicit_licence_wins_over_the_data_licence(
+    trained_dir, tmp_path, explicit, data_license, expected
+):
+    run = copy_run(trained_dir, tmp_path / "run", license=data_license)
+    staged = hub.stage_repository(run, tmp_path / "staged", license=explicit)
+    assert card_metadata(staged / "README.md")[0]["license"] == expected
+
+
+def test_unknown_licence_stops_and_asks_for_one(trained_dir, tmp_path):
+    run = copy_run(trained_dir, tmp_path / "run", license=None)
+    with pytest.raises(SystemExit, match="pass --license"):
+        push_to_hub.main(
+            ["--model_dir", str(run), "--dry_run", "--local_dir", str(tmp_path / "staged")]
+        )
+    assert not (tmp_path / "staged").exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"aihub": True},
+        {"aihub": False, "sources": ["/data/aihub/1_구어체(1).xlsx"]},
+    ],
+    ids=["flag", "file-name"],
+)
+def test_aihub_data_is_warned_about_before_anything_is_uploaded(
+    trained_dir, tmp_path, caplog, recording_api, data
+):
+    run = copy_run(trained_dir, tmp_path / "run", **data)
+    caplog.set_level(logging.WARNING, logger=hub.__name__)
+    hub_calls_when_warned = []
+
+    def note_hub_calls(record):
+        if record.name == hub.__name__:
+            hub_calls_when_warned.append(len(recording_api))
+        return True
+
+    caplog.handler.addFilter(note_hub_calls)
+    hub.publish(run, "alice/ko-en-lstm", token=FAKE_TOKEN)
+    warnings = [record.getMessage() for record in caplog.records if record.name == hub.__name__]
+    assert len(warnings) == 1 and "AI Hub" in warnings[0] and "redistribution" in warnings[0]
+    assert hub_calls_when_warned == [0], "the warning must come before any Hub call"
+
+
+def test_upload_creates_the_repo_and_commits_the_staged_folder_once(
+    trained_dir, tmp_path, recording_api, capsys, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    push_to_hub.main(
+        [
+            *("--model_dir", str(trained_dir), "--repo_id", "alice/ko-en-lstm"),
+            *("--private", "--revision", "v1", "--commit_message", "First model"),
+            *("--token", FAKE_TOKEN, "--local_dir", str(tmp_path / "kept")),
+        ]
+    )
+    names = [name for name, _ in recording_api]
+    assert names == ["init", "create_repo", "create_branch", "upload_folder"]
+    calls = dict(recording_api)
+    assert calls["init"] == {"token": FAKE_TOKEN}
+    assert calls["create_repo"] == {
+        "repo_id": "alice/ko-en-lstm",
+        "private": True,
+        "exist_ok": True,
+    }
+    assert calls["create_branch"] == {
+        "repo_id": "alice/ko-en-lstm",
+        "branch": "v1",
+        "exist_ok": True,
+    }
+    upload = calls["upload_folder"]
+    assert upload["repo_id"] == "alice/ko-en-lstm"
+    assert upload["revision"] == "v1" and upload["commit_message"] == "First model"
+    assert upload["files"] == STAGED_FILES
+    # The uploaded files are kept in --local_dir once the upload succeeded.
+    assert sorted(path.name for path in (tmp_path / "kept").iterdir()) == STAGED_FILES
+    output = capsys.readouterr()
+    assert FAKE_TOKEN not in output.out + output.err + caplog.text
+    for path in (tmp_path / "kept").iterdir():
+        assert FAKE_TOKEN.encode() not in path.read_bytes(), path.name
+
+
+def test_token_comes_from_hf_token_when_not_passed(trained_dir, recording_api, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    hub.publish(trained_dir, "alice/ko-en-lstm")
+    assert recording_api[0] == ("init", {"token": FAKE_TOKEN})
+
+
+@pytest.mark.parametrize(
+    "repo_id", ["ko-en-lstm", "alice/bob/ko-en-lstm", "alice/ko en", "alice/-bad", "alice/a--b"]
+)
+def test_malformed_repo_id_is_rejected_before_any_work(
+    trained_dir, tmp_path, repo_id, recording_api
+):
+    with pytest.raises(hub.PublishError, match='invalid repo_id.*"owner/name"'):
+        hub.publish(trained_dir, repo_id, token=FAKE_TOKEN, local_dir=tmp_path / "kept")
+    assert recording_api == [] and not (tmp_path / "kept").exists()
+
+
+def test_missing_token_is_a_clear_error(trained_dir, tmp_path, no_saved_token, recording_api):
+    with pytest.raises(SystemExit, match="no Hugging Face token: pass --token, set HF_TOKEN"):
+        push_to_hub.main(["--model_dir", str(trained_dir), "--repo_id", "alice/ko-en-lstm"])
+    assert recording_api == []
+
+
+def test_network_failure_is_explained_and_leaves_no_local_dir(trained_dir, tmp_path, monkeypatch):
+    # The real HfApi, offline: it fails as an unreachable Hub does, without any network traffic.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(hub.PublishError, match="Check the internet connection") as raised:
+        hub.publish(trained_dir, "alice/ko-en-lstm", token=FAKE_TOKEN, local_dir=tmp_path / "kept")
+    assert FAKE_TOKEN not in str(raised.value)
+    assert list(tmp_path.iterdir()) == [], "no partial --local_dir or staging folder is left"
+
+
+def test_model_folder_problems_name_what_is_wrong(trained_dir, tmp_path):
+    with pytest.raises(hub.PublishError, match="does not exist"):
+        hub.validate_model_dir(tmp_path / "nowhere")
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "config.json").write_text("{}")
+    with pytest.raises(hub.PublishError, match="not a trained model folder") as raised:
+        hub.validate_model_dir(partial)
+    for name in ("model.safetensors", "tokenizer.json", "all_results.json", "run_info.json"):
+        assert name in str(raised.value)
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("mine")
+    with pytest.raises(hub.PublishError, match="not an empty folder"):
+        hub.stage_repository(trained_dir, tmp_path / "taken")
+    assert [path.name for path in (tmp_path / "taken").iterdir()] == ["keep.txt"]
+
+
+def test_cli_requires_local_dir_for_a_dry_run_and_repo_id_for_an_upload(capsys):
+    with pytest.raises(SystemExit) as raised:
+        push_to_hub.parse_args(["--dry_run"])
+    assert raised.value.code == 2 and "--local_dir" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        push_to_hub.parse_args([])
+    assert "--repo_id is required" in capsys.readouterr().err
+    args = push_to_hub.parse_args(["--dry_run", "--local_dir", "staged"])
+    assert args.model_dir == "outputs/ko-en-lstm"  # train.py's default --output_dir
