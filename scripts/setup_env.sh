@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sourced by the other scripts: a virtual environment with torch 2.13.0 (CPU) installed before
+# everything else (an unpinned torch pulls a multi-GB CUDA build), then this package.
+set -euo pipefail
+VENV=${VENV:-.venv}
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+# shellcheck disable=SC1091
+. "$VENV/bin/activate"
+python -m pip install -q --upgrade pip
+python -m pip install -q torch==2.13.0
+python -m pip install -q -e ".[test]"
+export HF_HUB_DISABLE_PROGRESS_BARS=1 TOKENIZERS_PARALLELISM=false
