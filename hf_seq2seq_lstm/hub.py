@@ -198,7 +198,7 @@ def make_model_card(
     records = read_run_records(folder)
     repo_id = repo_id or PLACEHOLDER_REPO_ID
     config = records.config
-    dataset_name = records.training_args.get("dataset_name")
+    dataset_name = _hub_dataset_id(records.training_args)
     card_data = ModelCardData(
         language=["ko", "en"],
         license=license,
@@ -366,6 +366,18 @@ def publish(
     return commit_url
 
 
+def push_model_dir(
+    model_dir: str | os.PathLike,
+    repo_id: str,
+    *,
+    token: str | None = None,
+    private: bool = False,
+    license: str | None = None,
+) -> str:
+    """Upload a finished train.py output folder (train.py's `--push_to_hub`); see `publish`."""
+    return publish(model_dir, repo_id, token=token, private=private, license=license)
+
+
 def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -442,21 +454,34 @@ def _with_remote_code_entries(config: dict) -> dict:
 def _data_file_paths(records: RunRecords) -> list[str]:
     """Every local data file the run names: run_info's sources and training_args' *_file args."""
     sources = (records.run_info.get("data") or {}).get("sources") or []
-    named = [source for source in sources if source != records.training_args.get("dataset_name")]
+    named = [source for source in sources if source != _hub_dataset_id(records.training_args)]
     for key, value in records.training_args.items():
         if key.endswith("_file") and value:
             named.extend([value] if isinstance(value, str) else value)
     return named
 
 
-def _describe_source(source: str, dataset_name: str | None) -> str:
-    """A source as the card shows it: a Hub link, the sample corpus, or a file's base name."""
-    if source == dataset_name:
+def _hub_dataset_id(training_args: dict) -> str | None:
+    """`--dataset_name` when it names a Hub dataset; None when unset or a local folder."""
+    name = training_args.get("dataset_name")
+    if not name or Path(name).expanduser().exists():
+        return None
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return None
+    return name
+
+
+def _describe_source(source: str, hub_dataset_id: str | None) -> str:
+    """A source as the card shows it: a Hub link, the sample corpus, or a base name only."""
+    if source == hub_dataset_id:
         return f"[{source}](https://huggingface.co/datasets/{source}) (Hub dataset)"
     path = Path(source)
-    if path.parent.name == "sample_data":
-        return f"`{path.name}` of the {PACKAGE_NAME} built-in sample corpus"
-    return f"`{path.name}` (local file)"
+    # train.py records the built-in corpus as "built-in"; older runs named its files.
+    if source == "built-in" or path.parent.name == "sample_data":
+        return f"the {PACKAGE_NAME} built-in sample corpus of hand-written everyday sentences"
+    return f"`{path.name}` (local data)"
 
 
 def _eval_results(results: dict, dataset_name: str | None) -> list[EvalResult]:
@@ -539,7 +564,7 @@ def _architecture_section(config: dict, parameter_count: int) -> str:
 
 def _data_section(records: RunRecords, license: str) -> str:
     data = records.run_info.get("data") or {}
-    dataset_name = records.training_args.get("dataset_name")
+    dataset_name = _hub_dataset_id(records.training_args)
     sources = data.get("sources") or ([dataset_name] if dataset_name else [])
     lines = ["## Training data", ""]
     lines += [f"- {_describe_source(source, dataset_name)}" for source in sources]
@@ -565,34 +590,45 @@ def _recipe_section(records: RunRecords) -> str:
     run_info = records.run_info
     schedule = args.get("scheduled_sampling")
     if schedule and schedule != "none":
-        sampling = (
-            f"{schedule}: teacher forcing ratio {args.get('scheduled_sampling_start')} → "
-            f"{args.get('scheduled_sampling_end')} ({args.get('scheduled_sampling_mode')} mode)"
+        teacher_forcing = (
+            f"scheduled sampling: {schedule} decay of the ratio from "
+            f"{args.get('scheduled_sampling_start')} to {args.get('scheduled_sampling_end')} per "
+            f"{args.get('scheduled_sampling_unit', 'step')}, "
+            f"{args.get('scheduled_sampling_mode')} mode"
         )
     else:
-        sampling = "off"
-    curriculum_steps = args.get("curriculum_steps")
+        teacher_forcing = (
+            f"fixed ratio {args.get('teacher_forcing_ratio', 1.0)} (1.0 = always gold)"
+        )
     curriculum = (
-        f"shortest pairs first, widening from {args.get('curriculum_start')} of the data to all "
-        f"of it over {curriculum_steps} steps"
-        if curriculum_steps
+        f"shortest pairs first, widening from {args.get('curriculum_start')} of the pairs to all "
+        f"of them over {args.get('curriculum_steps')} steps"
+        if args.get("curriculum")
         else "off"
     )
+    best_step = results.get("best_step")
+    max_steps = args.get("max_train_steps")
+    loss, runtime = results.get("train_loss"), results.get("train_runtime_s")
     rows = [
-        ("Epochs", args.get("num_train_epochs")),
-        ("Max steps", args.get("max_train_steps")),
+        (
+            "Training length",
+            f"{max_steps} optimizer steps"
+            if max_steps
+            else f"{args.get('num_train_epochs')} epochs",
+        ),
         ("Batch size per device", args.get("per_device_train_batch_size")),
+        ("Gradient accumulation steps", args.get("gradient_accumulation_steps")),
         ("Learning rate", args.get("learning_rate")),
         ("LR schedule", f"{args.get('lr_scheduler_type')}, {args.get('num_warmup_steps')} warmup"),
         ("Label smoothing", args.get("label_smoothing")),
-        ("Teacher forcing ratio", args.get("teacher_forcing_ratio")),
-        ("Scheduled sampling", sampling),
+        ("Teacher forcing", teacher_forcing),
         ("Curriculum", curriculum),
         ("Mixed precision", args.get("mixed_precision")),
         ("Seed", args.get("seed")),
         ("Steps trained", results.get("train_steps")),
-        ("Final training loss", results.get("train_loss")),
-        ("Training time (s)", results.get("train_runtime_s")),
+        ("Kept checkpoint", f"step {best_step} (best validation BLEU)" if best_step else None),
+        ("Final training loss", f"{loss:.4f}" if loss is not None else None),
+        ("Training time", f"{runtime:.1f} s" if runtime is not None else None),
     ]
     rows = [(name, value) for name, value in rows if value is not None]
     environment = ", ".join(
@@ -624,11 +660,18 @@ def _evaluation_section(results: dict) -> str:
     if not rows:
         return "## Evaluation\n\nNo evaluation results were recorded for this run."
     beams = results.get("num_beams")
-    decoding = f"beam search with {beams} beams" if beams else "the saved generation settings"
+    decoding = {None: "the saved generation settings", 1: "greedy search"}.get(
+        beams, f"beam search with {beams} beams"
+    )
     text = [
         "## Evaluation",
         "",
-        f"sacreBLEU scores on held-out data, decoded with {decoding}:",
+        f"sacreBLEU scores on held-out data, decoded with {decoding}"
+        + (
+            f" (validation: the kept checkpoint, step {results['best_step']}):"
+            if results.get("best_step")
+            else ":"
+        ),
         "",
         "| Split | BLEU | chrF |",
         "|---|---|---|",

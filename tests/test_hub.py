@@ -14,10 +14,12 @@ import huggingface_hub.constants
 import pytest
 import torch
 import yaml
+from accelerate.state import AcceleratorState
 from test_modeling import run_without_package, tiny_config
 from transformers import AutoTokenizer
 
 import push_to_hub
+import train
 from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration, hub
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
@@ -59,6 +61,7 @@ RESULTS = {
     "train_loss": 4.2,
     "train_runtime_s": 12.5,
     "train_steps": 10,
+    "best_step": 8,
     "epochs": 1,
 }
 FAKE_TOKEN = "hf_test_token_that_must_never_be_shown"
@@ -86,7 +89,7 @@ def trained_dir(tmp_path_factory):
     write_json(
         folder / "training_args.json",
         {
-            "train_file": str(data_dir / "train.tsv"),
+            "train_file": [str(data_dir / "train.tsv")],
             "dataset_name": None,
             "output_dir": str(folder),
             "num_train_epochs": 1,
@@ -100,7 +103,9 @@ def trained_dir(tmp_path_factory):
             "scheduled_sampling": "linear",
             "scheduled_sampling_start": 1.0,
             "scheduled_sampling_end": 0.75,
+            "scheduled_sampling_unit": "step",
             "scheduled_sampling_mode": "two_pass",
+            "curriculum": True,
             "curriculum_steps": 5,
             "curriculum_start": 0.5,
             "label_smoothing": 0.1,
@@ -230,8 +235,9 @@ def test_model_card_metadata_parses_and_carries_metrics_licence_and_recipe(train
     model = Seq2SeqLSTMForConditionalGeneration.from_pretrained(trained_dir)
     assert f"| Parameters | {sum(p.numel() for p in model.parameters()):,} |" in body
     assert "| Cell | LSTM |" in body and "| Input feeding | yes |" in body
-    assert "linear: teacher forcing ratio 1.0 → 0.75 (two_pass mode)" in body
+    assert "linear decay of the ratio from 1.0 to 0.75 per step, two_pass mode" in body
     assert "over 5 steps" in body
+    assert "`train.tsv` (local data)" in body
     assert RESULTS["test_bleu_signature"] in body
     assert f"transformers>={hub.min_transformers_version()}" in body
     assert hub.min_transformers_version() == "5.24"
@@ -240,6 +246,58 @@ def test_model_card_metadata_parses_and_carries_metrics_licence_and_recipe(train
     assert "## Limitations" in body
     assert "![Training curves](training_curves.png)" in body
     assert "attention.png" not in body  # absent from the run, so not referenced
+
+
+@pytest.mark.slow
+def test_a_real_train_run_stages_with_its_figures_and_the_builtin_corpus_licence(tmp_path):
+    AcceleratorState._reset_state(reset_partial_state=True)  # train.main is a fresh "process"
+    run = tmp_path / "run"
+    train.main(
+        [
+            *("--embedding_dim", "8", "--hidden_dim", "16", "--num_layers", "1"),
+            *("--vocab_size", "300", "--num_threads", "1", "--num_beams", "1"),
+            *("--max_train_steps", "2", "--do_predict", "--output_dir", str(run)),
+        ]
+    )
+    staged = hub.stage_repository(run, tmp_path / "staged", repo_id="alice/ko-en-lstm")
+    assert sorted(path.name for path in staged.iterdir()) == sorted(
+        [*STAGED_FILES, "attention.png"]
+    )
+    metadata, body = card_metadata(staged / "README.md")
+    assert metadata["license"] == "cc-by-4.0"
+    results = json.loads((run / "all_results.json").read_text())
+    (model_index,) = metadata["model-index"]
+    values = {
+        (result["dataset"]["split"], metric["type"]): metric["value"]
+        for result in model_index["results"]
+        for metric in result["metrics"]
+    }
+    assert values[("test", "bleu")] == round(results["test_bleu"], 2)
+    assert values[("validation", "chrf")] == round(results["eval_chrf"], 2)
+    assert "built-in sample corpus" in body and "![Attention weights](attention.png)" in body
+
+
+@pytest.mark.parametrize("kind", ["hub", "local-folder"])
+def test_card_links_hub_datasets_and_names_local_data_by_base_name_only(
+    trained_dir, tmp_path, kind
+):
+    run = copy_run(trained_dir, tmp_path / "run")
+    dataset = "Helsinki-NLP/opus-100" if kind == "hub" else str(tmp_path / "corpora" / "koen")
+    if kind == "local-folder":
+        Path(dataset).mkdir(parents=True)
+    args = json.loads((run / "training_args.json").read_text())
+    write_json(run / "training_args.json", {**args, "train_file": None, "dataset_name": dataset})
+    run_info = json.loads((run / "run_info.json").read_text())
+    run_info["data"]["sources"] = [dataset]
+    write_json(run / "run_info.json", run_info)
+    staged = hub.stage_repository(run, tmp_path / "staged")
+    metadata, body = card_metadata(staged / "README.md")
+    if kind == "hub":
+        assert metadata["datasets"] == [dataset]
+        assert f"(https://huggingface.co/datasets/{dataset})" in body
+    else:
+        assert "datasets" not in metadata
+        assert "`koen` (local data)" in body and str(tmp_path) not in body
 
 
 REMOTE_TRANSLATION_CHECK = textwrap.dedent(
@@ -272,6 +330,7 @@ REMOTE_TRANSLATION_CHECK = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_staged_folder_translates_identically_without_the_package(trained_dir, tmp_path, hf_home):
     staged = hub.stage_repository(trained_dir, tmp_path / "staged")
     model = Seq2SeqLSTMForConditionalGeneration.from_pretrained(trained_dir).eval()
@@ -377,6 +436,12 @@ def test_upload_creates_the_repo_and_commits_the_staged_folder_once(
     assert FAKE_TOKEN not in output.out + output.err + caplog.text
     for path in (tmp_path / "kept").iterdir():
         assert FAKE_TOKEN.encode() not in path.read_bytes(), path.name
+
+
+def test_train_push_to_hub_hook_uploads_with_the_data_licence(trained_dir, recording_api):
+    hub.push_model_dir(trained_dir, "alice/ko-en-lstm", token=FAKE_TOKEN)
+    upload = dict(recording_api)["upload_folder"]
+    assert upload["repo_id"] == "alice/ko-en-lstm" and upload["files"] == STAGED_FILES
 
 
 def test_token_comes_from_hf_token_when_not_passed(trained_dir, recording_api, monkeypatch):
