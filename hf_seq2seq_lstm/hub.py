@@ -288,7 +288,8 @@ def upload(
     """
     api = HfApi(token=token)
     try:
-        api.create_repo(repo_id, private=private, exist_ok=True)
+        # None, not False, when --private is absent: an organisation's default visibility holds.
+        api.create_repo(repo_id, private=private or None, exist_ok=True)
         if revision and not revision.startswith("refs/"):
             api.create_branch(repo_id, branch=revision, exist_ok=True)
         commit = api.upload_folder(
