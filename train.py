@@ -544,7 +544,7 @@ def run_info(args, raw, model_dir: Path) -> dict:
         "python_version": sys.version.split()[0],
         "git_commit": commit,
         "tokenizer_sha256": hashlib.sha256((model_dir / "tokenizer.json").read_bytes()).hexdigest(),
-        "command": " ".join(sys.argv),
+        "command": " ".join(_without_secret(sys.argv)),
         "data": {
             "sources": [str(source) for source in sources],
             "license": license_.lower() if license_ else None,
@@ -552,6 +552,18 @@ def run_info(args, raw, model_dir: Path) -> dict:
             "train_pairs": len(raw["train"]),
         },
     }
+
+
+def recorded_args(args) -> dict:
+    """The arguments as written to training_args.json: everything but the Hub token."""
+    return {key: value for key, value in vars(args).items() if key != "hub_token"}
+
+
+def _without_secret(argv: list[str]) -> list[str]:
+    return [
+        "***" if index and argv[index - 1] == "--hub_token" else value
+        for index, value in enumerate(argv)
+    ]
 
 
 def _looks_like_aihub(source: str) -> bool:
@@ -655,7 +667,11 @@ def training_function(args) -> dict:
     if args.with_tracking:
         accelerator.init_trackers(
             "hf_seq2seq_lstm",
-            {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool))},
+            {
+                k: v
+                for k, v in recorded_args(args).items()
+                if isinstance(v, (int, float, str, bool))
+            },
         )
 
     state = TrainingState()
@@ -666,7 +682,7 @@ def training_function(args) -> dict:
         logger.info("resumed from %s at step %d", checkpoint, state.step)
 
     if accelerator.is_main_process:
-        (output_dir / "training_args.json").write_text(json.dumps(vars(args), indent=2))
+        (output_dir / "training_args.json").write_text(json.dumps(recorded_args(args), indent=2))
 
     results = train_loop(
         args,
