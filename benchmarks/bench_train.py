@@ -163,7 +163,7 @@ def main(argv=None):
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         systems[variant] = lambda b, m=model, o=optimizer, v=variant: our_step(m, o, b, v)
 
-    for name, step in systems.items():
+    for step in systems.values():
         for batch in batches[: args.warmup_steps]:
             step(batch)
     seconds = dict.fromkeys(systems, 0.0)
