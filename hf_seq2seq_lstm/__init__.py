@@ -3,11 +3,13 @@
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
+from .data import SAMPLE_CORPUS_LICENSE, load_parallel_corpus, sample_corpus_dir
 from .modeling_seq2seq_lstm import (
     RNNDecoderState,
     Seq2SeqLSTMForConditionalGeneration,
     Seq2SeqLSTMModel,
 )
+from .tokenization import train_bpe_tokenizer
 
 __version__ = "0.1.0"
 
@@ -19,8 +21,12 @@ AutoModelForSeq2SeqLM.register(
 )
 
 __all__ = [
+    "SAMPLE_CORPUS_LICENSE",
     "RNNDecoderState",
     "Seq2SeqLSTMConfig",
     "Seq2SeqLSTMForConditionalGeneration",
     "Seq2SeqLSTMModel",
+    "load_parallel_corpus",
+    "sample_corpus_dir",
+    "train_bpe_tokenizer",
 ]
