@@ -55,6 +55,12 @@ def parse_args(argv=None):
     parser.add_argument("--hidden_dim", type=int, default=512, help="H (reference: 512)")
     parser.add_argument("--embedding_dim", type=int, default=256, help="E (reference: 256)")
     parser.add_argument("--num_layers", type=int, default=2, help="layers (reference: 2)")
+    parser.add_argument(
+        "--optimizer",
+        choices=("fused_adam", "adam"),
+        default="fused_adam",
+        help="our optimizer: train.py's fused Adam, or the reference's plain Adam",
+    )
     parser.add_argument("--no_reference", action="store_true", help="time our variants only")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     return parser.parse_args(argv)
@@ -124,6 +130,7 @@ def our_step(model, optimizer, batch, variant):
             attention_mask=batch["source"].ne(0).long(),
             labels=batch["labels"],
             teacher_forcing_ratio=ratio,
+            return_logits=False,
         ).loss
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -160,7 +167,8 @@ def main(argv=None):
         systems["reference"] = lambda b: reference_step(ref_model, ref_opt, b, reference, "fp32")
     for variant in args.variants:
         model = our_model(args, src_vocab, tgt_vocab)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        fused = args.optimizer == "fused_adam"
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
         systems[variant] = lambda b, m=model, o=optimizer, v=variant: our_step(m, o, b, v)
 
     for step in systems.values():

@@ -381,7 +381,7 @@ def test_xavier_init_covers_gru_attention_and_sets_lstm_forget_bias():
     recurrent = lstm.model.decoder.rnn.weight_hh_l0.detach().chunk(4)[0]
     torch.testing.assert_close(recurrent @ recurrent.T, torch.eye(16), atol=1e-5, rtol=0)
     gru = tiny_model(cell_type="gru")
-    for name, param in gru.model.encoder.layers[0].named_parameters():
+    for name, param in gru.model.encoder.layers[0][0].named_parameters():
         if name.startswith("bias"):
             assert param.abs().max() == 0, name  # PyTorch's default would be uniform, not 0
     uniform = tiny_model(init_scheme="uniform", init_range=0.05, attention="bahdanau")
@@ -491,3 +491,44 @@ def test_auto_classes_in_process_resolve_to_our_classes(tmp_path):
     assert type(AutoConfig.from_pretrained(tmp_path)) is Seq2SeqLSTMConfig
     model = AutoModel.from_pretrained(tmp_path, trust_remote_code=True)
     assert model.can_generate()
+
+
+@pytest.mark.parametrize("cell", [torch.nn.LSTM, torch.nn.GRU])
+def test_length_segments_equal_a_packed_sequence_call(cell):
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from hf_seq2seq_lstm.modeling_seq2seq_lstm import run_by_length_segments
+
+    torch.manual_seed(0)
+    rnn = cell(5, 7, batch_first=True)
+    lengths = torch.tensor([3, 6, 1, 6, 4, 3])  # unsorted, repeated, a length-1 row
+    inputs = torch.randn(len(lengths), 6, 5)
+    outputs, final = run_by_length_segments(rnn, inputs, lengths)
+    packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+    expected, expected_final = rnn(packed)
+    expected, _ = pad_packed_sequence(expected, batch_first=True, total_length=6)
+    torch.testing.assert_close(outputs, expected)
+    for got, want in zip(
+        final if cell is torch.nn.LSTM else (final,),
+        expected_final if cell is torch.nn.LSTM else (expected_final,),
+        strict=True,
+    ):
+        torch.testing.assert_close(got, want)
+
+
+def test_loss_without_logits_projects_only_supervised_positions_and_matches_the_full_loss():
+    model = tiny_model(label_smoothing=0.1).train()
+    input_ids, attention_mask = padded_batch([6, 3, 5], SRC_VOCAB)
+    labels, _ = padded_batch([5, 2, 4], TGT_VOCAB, seed=7)
+    labels[labels == PAD] = -100
+    batch = dict(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+    full = model(**batch)
+    full.loss.backward()
+    full_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    fast = model(**batch, return_logits=False)
+    fast.loss.backward()
+    assert fast.logits is None
+    torch.testing.assert_close(fast.loss, full.loss)
+    for parameter, expected in zip(model.parameters(), full_grads, strict=True):
+        torch.testing.assert_close(parameter.grad, expected)
