@@ -86,7 +86,7 @@ def test_tiny_run_on_the_shared_corpus_learns_and_loads_in_a_fresh_process(
     expected = model.generate(
         **tokenizer("오늘 날씨가 좋네요.", return_tensors="pt"), num_beams=1, max_new_tokens=8
     )
-    assert translation == tokenizer.decode(expected[0], skip_special_tokens=True)
+    assert translation == tokenizer.decode(expected[0], skip_special_tokens=True).strip()
 
 
 def test_default_data_is_the_builtin_corpus_and_schedules_reach_the_model(tmp_path):
