@@ -32,6 +32,7 @@ setup(
     extras_require={
         "test": ["pytest>=8", "ruff>=0.6"],
         "app": ["gradio>=5"],
+        "bench": ["psutil>=5"],
     },
     entry_points={"console_scripts": ["hf-seq2seq-translate=hf_seq2seq_lstm.cli:main"]},
 )

@@ -190,7 +190,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     train.add_argument(
         "--eval_steps", type=int, help="evaluate every N optimizer steps (default: each epoch)"
     )
-    train.add_argument("--num_beams", type=int, default=5, help="beam size for eval and test")
+    train.add_argument("--num_beams", type=int, default=5, help="beam size of the test and model")
+    train.add_argument(
+        "--length_penalty", type=float, default=1.0, help="beam score / length**penalty"
+    )
+    train.add_argument(
+        "--eval_num_beams", type=int, help="beam size on validation (default: --num_beams)"
+    )
     train.add_argument(
         "--eval_max_samples", type=int, help="score at most N validation pairs during training"
     )
@@ -637,6 +643,9 @@ def training_function(args) -> dict:
     config.eos_token_id = tokenizer.eos_token_id
     config.bos_token_id = config.decoder_start_token_id = tokenizer.bos_token_id
     model = Seq2SeqLSTMForConditionalGeneration(config)
+    # The decoding the model ships with: what generate(), the pipeline and the CLI use.
+    model.generation_config.num_beams = args.num_beams
+    model.generation_config.length_penalty = args.length_penalty
     train_loader, sampler, eval_loaders = get_dataloaders(
         args, tokenized, tokenizer, model, accelerator
     )
@@ -878,7 +887,7 @@ def evaluate_and_select(
         raw,
         tokenizer,
         accelerator,
-        args.num_beams,
+        args.eval_num_beams or args.num_beams,
         limit=args.eval_max_samples,
     )
     entry = {
