@@ -201,6 +201,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--eval_max_samples", type=int, help="score at most N validation pairs during training"
     )
     train.add_argument(
+        "--max_predict_samples", type=int, help="score at most N test pairs (smoke runs)"
+    )
+    train.add_argument(
         "--early_stopping_patience",
         type=int,
         help="stop after N evaluations without a better validation BLEU",
@@ -401,8 +404,9 @@ def get_dataloaders(args, tokenized, tokenizer, model, accelerator):
         if split not in tokenized:
             continue
         dataset = tokenized[split]
-        if split == "validation" and args.eval_max_samples:
-            dataset = dataset.select(range(min(args.eval_max_samples, len(dataset))))
+        limit = args.eval_max_samples if split == "validation" else args.max_predict_samples
+        if limit:
+            dataset = dataset.select(range(min(limit, len(dataset))))
         # Sorted by length: beams of similar length waste little padding. example_id restores
         # the original order afterwards.
         dataset = dataset.sort("length").select_columns(["example_id", *columns[:2]])
@@ -440,10 +444,10 @@ def translate_split(model, loader, tokenizer, accelerator, num_beams) -> list[st
     return [texts[i].strip() for i in order]
 
 
-def score_split(model, loaders, split, raw, tokenizer, accelerator, num_beams, limit=None):
+def score_split(model, loaders, split, raw, tokenizer, accelerator, num_beams):
     """BLEU/chrF (with sacreBLEU signatures) and the translations of one split."""
     predictions = translate_split(model, loaders[split], tokenizer, accelerator, num_beams)
-    references = raw[split]["en"][: len(predictions)] if limit else raw[split]["en"]
+    references = raw[split]["en"][: len(predictions)]  # the first N when a limit applies
     scores = compute_translation_scores(predictions, references)
     return scores, predictions
 
@@ -726,7 +730,7 @@ def training_function(args) -> dict:
         results.update({f"test_{key}": value for key, value in scores.items()})
         if accelerator.is_main_process:
             (output_dir / "test_predictions.txt").write_text(
-                "".join(line.replace("\n", " ") + "\n" for line in predictions)
+                "".join(" ".join(line.splitlines()) + "\n" for line in predictions)
             )
             logger.info(
                 "test BLEU %.2f chrF %.2f (%s)",
@@ -888,7 +892,6 @@ def evaluate_and_select(
         tokenizer,
         accelerator,
         args.eval_num_beams or args.num_beams,
-        limit=args.eval_max_samples,
     )
     entry = {
         "step": state.step,

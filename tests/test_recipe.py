@@ -1,0 +1,40 @@
+"""The quality recipe end to end with a tiny budget: it leaves a loadable, scored folder."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "koen_cpu.sh"
+
+
+def test_recipe_runs_end_to_end_with_a_tiny_budget(shared_data, tmp_path):
+    out = tmp_path / "recipe"
+    env = dict(os.environ, RECIPE_MAX_STEPS="3")
+    result = subprocess.run(
+        ["bash", str(RECIPE), str(out), str(shared_data / "koen"),
+         "--embedding_dim", "32", "--hidden_dim", "32", "--vocab_size", "600",
+         "--num_beams", "2", "--num_threads", "1"],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "recipe wall time" in result.stdout and "CPU:" in result.stdout
+    results = json.loads((out / "all_results.json").read_text())
+    assert results["train_steps"] == 3
+    assert results["test_bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+    assert 0 <= results["test_chrf"] <= 100
+    assert len((out / "test_predictions.txt").read_text().splitlines()) == 16
+    model = AutoModelForSeq2SeqLM.from_pretrained(out, trust_remote_code=True)
+    tokenizer = AutoTokenizer.from_pretrained(out, trust_remote_code=True)
+    assert model.generation_config.num_beams == 2
+    assert model.generate(**tokenizer("안녕하세요", return_tensors="pt")).shape[0] == 1
+
+
+def test_recipe_refuses_a_missing_data_dir(tmp_path):
+    result = subprocess.run(
+        ["bash", str(RECIPE), str(tmp_path / "out"), str(tmp_path / "nowhere")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2 and "train.tsv not found" in result.stderr
