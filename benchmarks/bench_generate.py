@@ -16,7 +16,9 @@
 import argparse
 import json
 import sys
+import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -133,9 +135,7 @@ def generate_vs_bare_loop(model, repeats):
 
 
 def test_set_batches(reference, args):
-    ko, en = reference.read_tsv(args.shared / "data" / "koen" / "train.tsv")
-    import tempfile
-
+    ko, _ = reference.read_tsv(args.shared / "data" / "koen" / "train.tsv")
     with tempfile.TemporaryDirectory() as folder:
         reference.train_tokenizer(ko, 8000, f"{folder}/ko.json")
         tokenizer = reference.load_tokenizer(f"{folder}/ko.json")
@@ -162,20 +162,15 @@ def test_set_speed(reference, args):
         spent = {"reference": 0.0, "ours": 0.0}
         for source, lengths in batches:
             new_tokens = int(1.5 * source.shape[1]) + 10
-            mask = source.ne(0).long()
             if beams == 1:
-                run_theirs = lambda: reference.greedy(theirs, source, lengths, new_tokens)  # noqa: B023,E731
+                run_theirs = partial(reference.greedy, theirs, source, lengths, new_tokens)
             else:
-                run_theirs = lambda: reference.beam_search(  # noqa: E731
-                    theirs,
-                    source,
-                    lengths,
-                    new_tokens,
-                    k=beams,
-                    alpha=1.0,  # noqa: B023
+                run_theirs = partial(
+                    reference.beam_search, theirs, source, lengths, new_tokens, k=beams, alpha=1.0
                 )
+            run_ours = partial(generate, ours, source, source.ne(0).long(), new_tokens, beams)
             spent["reference"] += timed(run_theirs)[1]
-            spent["ours"] += timed(lambda: generate(ours, source, mask, new_tokens, beams))[1]  # noqa: B023
+            spent["ours"] += timed(run_ours)[1]
         name = "greedy" if beams == 1 else f"beam{beams}"
         figures[name] = {
             "reference_sent_per_s": sentences / spent["reference"],
