@@ -39,6 +39,7 @@ from hf_seq2seq_lstm.configuration_seq2seq_lstm import (
     INIT_SCHEMES,
     SCHEDULED_SAMPLING_MODES,
 )
+from hf_seq2seq_lstm.cpu_memory import bound_onednn_cache, release_free_memory
 from hf_seq2seq_lstm.data import SAMPLE_CORPUS_LICENSE, load_parallel_corpus
 from hf_seq2seq_lstm.metrics import compute_translation_scores
 from hf_seq2seq_lstm.plotting import plot_attention, plot_training_curves
@@ -52,6 +53,7 @@ DEFAULT_OUTPUT_DIR = "outputs/ko-en-lstm"
 CHECKPOINT_PREFIX = "checkpoint-"
 STATE_FILE = "training_state.json"
 SAMPLE_TRANSLATIONS = 3
+TRIM_EVERY_STEPS = 10  # malloc_trim: keeps RSS near the working set (hf_seq2seq_lstm/cpu_memory.py)
 
 
 # --- arguments ------------------------------------------------------------------------------
@@ -619,6 +621,7 @@ def current_teacher_forcing_ratio(args, state: TrainingState, total_steps, epoch
 
 def training_function(args) -> dict:
     """Train, select on validation BLEU, save, optionally score the test set. Returns results."""
+    bound_onednn_cache()
     accelerator = Accelerator(
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         mixed_precision=args.mixed_precision,
@@ -841,6 +844,8 @@ def train_loop(
                 if args.with_tracking:
                     accelerator.log(entry, step=state.step)
                 running_loss, losses_in_window = 0.0, 0
+            if state.step % TRIM_EVERY_STEPS == 0:
+                release_free_memory()
             if args.scheduled_sampling_unit == "step":
                 ratio = current_teacher_forcing_ratio(args, state, total_steps, epochs)
             if eval_every and state.step % eval_every == 0:
@@ -907,6 +912,7 @@ def evaluate_and_select(
     )
     if args.with_tracking:
         accelerator.log({"eval_bleu": scores["bleu"], "eval_chrf": scores["chrf"]}, step=state.step)
+    release_free_memory()  # beam search's buffers
     if scores["bleu"] > state.best_bleu:
         state.best_bleu = scores["bleu"]
         state.best_scores = {

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration
+from hf_seq2seq_lstm.cpu_memory import bound_onednn_cache
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PEAK_GFLOPS = {"fp32": 210.0, "bf16": 959.0}  # ../shared/bench/README.md, 2 threads
@@ -156,6 +157,7 @@ def useful_flops(batch, args, tgt_vocab):
 
 def main(argv=None):
     args = parse_args(argv)
+    bound_onednn_cache()  # as train.py does
     torch.set_num_threads(args.threads)
     torch.manual_seed(1234)
     reference = load_reference(args.shared / "bench" / "reference_seq2seq.py")

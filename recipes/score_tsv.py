@@ -1,0 +1,45 @@
+"""Score a trained model on a ko/en TSV through the translation pipeline (the users' path).
+
+    python recipes/score_tsv.py MODEL_DIR ../shared/data/koen/test.tsv [--num_beams 5]
+
+Prints BLEU and chrF with their sacreBLEU signatures as JSON; should agree with the scores in
+the model folder's all_results.json when the decoding settings are the same.
+"""
+
+import argparse
+import json
+import sys
+
+from hf_seq2seq_lstm.cli import load_translator
+from hf_seq2seq_lstm.data import load_parallel_corpus
+from hf_seq2seq_lstm.metrics import compute_translation_scores
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model_dir", help="a trained model folder")
+    parser.add_argument("tsv", help="a TSV with ko and en columns")
+    parser.add_argument("--num_beams", type=int, help="beam size (default: the model's)")
+    parser.add_argument("--length_penalty", type=float, help="default: the model's")
+    parser.add_argument("--batch_size", type=int, default=64, help="sentences per batch")
+    parser.add_argument("--predictions", help="also write the translations here")
+    args = parser.parse_args(argv)
+    pairs = load_parallel_corpus({"test": args.tsv}, validation_split=0, max_chars=None)["test"]
+    translator = load_translator(args.model_dir)
+    generate_kwargs = {
+        key: value
+        for key, value in (("num_beams", args.num_beams), ("length_penalty", args.length_penalty))
+        if value is not None
+    }
+    outputs = translator(pairs["ko"], batch_size=args.batch_size, **generate_kwargs)
+    predictions = [output["translation_text"] for output in outputs]
+    scores = compute_translation_scores(predictions, pairs["en"])
+    if args.predictions:
+        with open(args.predictions, "w", encoding="utf-8") as handle:
+            handle.writelines(" ".join(line.splitlines()) + "\n" for line in predictions)
+    print(json.dumps({"sentences": len(predictions), **generate_kwargs, **scores}, indent=2))
+    return scores
+
+
+if __name__ == "__main__":
+    sys.exit(main() and 0)
