@@ -470,6 +470,26 @@ class TrainingState:
     history: list = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass
+class Run:
+    """What the training loop and evaluation share, prepared by `training_function`."""
+
+    args: argparse.Namespace
+    accelerator: Accelerator
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    train_loader: torch.utils.data.DataLoader
+    sampler: LengthBucketBatchSampler
+    eval_loaders: dict
+    raw: datasets.DatasetDict
+    tokenizer: object
+    state: TrainingState
+    total_steps: int
+    epochs: int
+    output_dir: Path
+
+
 def checkpoint_dirs(output_dir: Path) -> list[Path]:
     """Complete checkpoints, oldest first (partial ones are never named checkpoint-*)."""
     found = [
@@ -703,22 +723,23 @@ def training_function(args) -> dict:
     if accelerator.is_main_process:
         (output_dir / "training_args.json").write_text(json.dumps(recorded_args(args), indent=2))
 
-    results = train_loop(
-        args,
-        accelerator,
-        model,
-        optimizer,
-        scheduler,
-        train_loader,
-        sampler,
-        eval_loaders,
-        raw,
-        tokenizer,
-        state,
-        total_steps,
-        epochs,
-        output_dir,
+    run = Run(
+        args=args,
+        accelerator=accelerator,
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        train_loader=train_loader,
+        sampler=sampler,
+        eval_loaders=eval_loaders,
+        raw=raw,
+        tokenizer=tokenizer,
+        state=state,
+        total_steps=total_steps,
+        epochs=epochs,
+        output_dir=output_dir,
     )
+    results = train_loop(run)
 
     # The selected model: the best validation BLEU, or the last weights when never evaluated.
     if state.best_bleu < 0:
@@ -768,23 +789,16 @@ def training_function(args) -> dict:
     return results
 
 
-def train_loop(
-    args,
-    accelerator,
-    model,
-    optimizer,
-    scheduler,
-    train_loader,
-    sampler,
-    eval_loaders,
-    raw,
-    tokenizer,
-    state,
-    total_steps,
-    epochs,
-    output_dir,
-) -> dict:
+def train_loop(run: Run) -> dict:
     """Optimizer steps until `total_steps`, evaluating and checkpointing on the way."""
+    args, accelerator, model, state = run.args, run.accelerator, run.model, run.state
+    optimizer, scheduler, sampler, train_loader = (
+        run.optimizer,
+        run.scheduler,
+        run.sampler,
+        run.train_loader,
+    )
+    total_steps, epochs, output_dir = run.total_steps, run.epochs, run.output_dir
     progress = tqdm(
         total=total_steps,
         initial=state.step,
@@ -849,9 +863,7 @@ def train_loop(
             if args.scheduled_sampling_unit == "step":
                 ratio = current_teacher_forcing_ratio(args, state, total_steps, epochs)
             if eval_every and state.step % eval_every == 0:
-                stop = evaluate_and_select(
-                    args, accelerator, model, eval_loaders, raw, tokenizer, state, output_dir
-                )
+                stop = evaluate_and_select(run)
             if checkpoint_every and state.step % checkpoint_every == 0:
                 save_checkpoint(accelerator, state, output_dir, args.checkpoints_total_limit)
             if state.step >= total_steps or stop:
@@ -860,16 +872,12 @@ def train_loop(
             state.epoch += 1
             state.batches_in_epoch = 0
             if not eval_every:
-                stop = evaluate_and_select(
-                    args, accelerator, model, eval_loaders, raw, tokenizer, state, output_dir
-                )
+                stop = evaluate_and_select(run)
             if args.checkpointing_steps == "epoch":
                 save_checkpoint(accelerator, state, output_dir, args.checkpoints_total_limit)
     progress.close()
     if eval_every is None and state.batches_in_epoch:  # stopped mid-epoch by max_train_steps
-        evaluate_and_select(
-            args, accelerator, model, eval_loaders, raw, tokenizer, state, output_dir
-        )
+        evaluate_and_select(run)
     elapsed = time.time() - started
     last_loss = next((e["loss"] for e in reversed(state.history) if "loss" in e), None)
     return {
@@ -883,10 +891,10 @@ def train_loop(
     }
 
 
-def evaluate_and_select(
-    args, accelerator, model, eval_loaders, raw, tokenizer, state, output_dir
-) -> bool:
+def evaluate_and_select(run: Run) -> bool:
     """Score the validation set; save the model when BLEU improves. True means stop early."""
+    args, accelerator, model, state = run.args, run.accelerator, run.model, run.state
+    eval_loaders, raw, tokenizer = run.eval_loaders, run.raw, run.tokenizer
     if "validation" not in eval_loaders:
         return False
     scores, _ = score_split(
@@ -921,7 +929,7 @@ def evaluate_and_select(
             if key != "epoch"
         }
         state.evaluations_without_improvement = 0
-        save_model(accelerator, model, tokenizer, output_dir)
+        save_model(accelerator, model, tokenizer, run.output_dir)
         return False
     state.evaluations_without_improvement += 1
     patience = args.early_stopping_patience

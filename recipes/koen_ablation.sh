@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One change from recipes/koen_cpu.sh per row, every row at the same budget, for README's
+# ablation table:
+#
+#   bash recipes/koen_ablation.sh OUT_ROOT [DATA_DIR]
+#
+# ABLATION_EPOCHS (default 3) sets the shared budget. Rows run two at a time with one thread
+# each (this machine has two cores), so their wall times are those of a shared machine. Each row
+# decodes test.tsv greedily; python recipes/ablation_table.py OUT_ROOT prints the table.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=${1:?usage: bash recipes/koen_ablation.sh OUT_ROOT [DATA_DIR]}
+data=${2:-$here/../../shared/data/koen}
+epochs=${ABLATION_EPOCHS:-3}
+declare -A rows=(
+  [luong]=""
+  [attention_none]="--attention none"
+  [bahdanau]="--attention bahdanau"
+  [gru]="--cell_type gru"
+  [scheduled_sampling]="--scheduled_sampling linear --scheduled_sampling_end 0.75"
+  [curriculum]="--curriculum --curriculum_steps 300"
+)
+order=(luong attention_none bahdanau gru scheduled_sampling curriculum)
+run_row() {
+  local name=$1
+  # shellcheck disable=SC2086
+  bash "$here/koen_cpu.sh" "$root/$name" "$data" --num_train_epochs "$epochs" \
+    --eval_steps 1000000 --num_beams 1 --num_threads 1 ${rows[$name]} > "$root/$name.log" 2>&1
+}
+mkdir -p "$root"
+for ((i = 0; i < ${#order[@]}; i += 2)); do
+  run_row "${order[i]}" &
+  if (( i + 1 < ${#order[@]} )); then run_row "${order[i + 1]}" & fi
+  wait
+done
+python "$here/ablation_table.py" "$root"
