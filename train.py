@@ -237,6 +237,10 @@ def validate_args(args: argparse.Namespace) -> None:
         for path in getattr(args, name) or []:
             if not any(ch in path for ch in "*?[") and not Path(path).exists():
                 raise SystemExit(f"error: --{name} {path} does not exist")
+    if not 0.0 <= args.validation_split < 1.0:
+        raise SystemExit(
+            f"error: --validation_split must be in [0, 1), got {args.validation_split}"
+        )
     if args.do_predict and not (args.test_file or _is_builtin_corpus(args) or args.dataset_name):
         raise SystemExit("error: --do_predict needs --test_file")
     if (
@@ -285,9 +289,27 @@ def _is_builtin_corpus(args) -> bool:
     return not (args.train_file or args.dataset_name)
 
 
-def model_config(args, vocab_size: int) -> Seq2SeqLSTMConfig:
-    """The model's configuration from the arguments; a joint vocabulary of `vocab_size`."""
+def special_token_ids(tokenizer) -> dict:
+    """The config's special ids from a tokenizer; without <s>, decoding starts from <pad>."""
+    missing = [
+        name for name in ("pad_token_id", "eos_token_id") if getattr(tokenizer, name) is None
+    ]
+    if missing:
+        raise SystemExit(f"error: the tokenizer has no {' or '.join(missing)}; it needs both")
+    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.pad_token_id
+    return {
+        "pad_token_id": tokenizer.pad_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "bos_token_id": start,
+        "decoder_start_token_id": start,
+    }
+
+
+def model_config(args, vocab_size: int, tokenizer=None) -> Seq2SeqLSTMConfig:
+    """The model's configuration from the arguments; a joint vocabulary of `vocab_size`, with
+    the tokenizer's special ids when one is given (validated by the config like every field)."""
     return Seq2SeqLSTMConfig(
+        **(special_token_ids(tokenizer) if tokenizer is not None else {}),
         src_vocab_size=vocab_size,
         tgt_vocab_size=vocab_size,
         cell_type=args.cell_type,
@@ -665,10 +687,7 @@ def training_function(args) -> dict:
     tokenizer = get_tokenizer(args, raw)
     tokenized = tokenize_datasets(args, raw, tokenizer, accelerator)
 
-    config = model_config(args, vocab_size=len(tokenizer))
-    config.pad_token_id = tokenizer.pad_token_id
-    config.eos_token_id = tokenizer.eos_token_id
-    config.bos_token_id = config.decoder_start_token_id = tokenizer.bos_token_id
+    config = model_config(args, vocab_size=len(tokenizer), tokenizer=tokenizer)
     model = Seq2SeqLSTMForConditionalGeneration(config)
     # The decoding the model ships with: what generate(), the pipeline and the CLI use.
     model.generation_config.num_beams = args.num_beams
@@ -693,11 +712,13 @@ def training_function(args) -> dict:
     )
     total_steps = args.max_train_steps or args.num_train_epochs * steps_per_epoch
     epochs = math.ceil(total_steps / steps_per_epoch)
+    # A prepared scheduler steps once per process per optimizer step (accelerate), so the
+    # schedule is laid out in process-steps.
     scheduler = get_scheduler(
         args.lr_scheduler_type,
         optimizer,
-        num_warmup_steps=args.num_warmup_steps,
-        num_training_steps=total_steps,
+        num_warmup_steps=args.num_warmup_steps * accelerator.num_processes,
+        num_training_steps=total_steps * accelerator.num_processes,
     )
     model, optimizer, train_loader, scheduler = accelerator.prepare(
         model, optimizer, train_loader, scheduler
@@ -765,14 +786,14 @@ def training_function(args) -> dict:
 
     if accelerator.is_main_process:
         unwrapped = accelerator.unwrap_model(best)
-        sample = raw["validation"]["ko"][0]
-        plot_sample_attention(unwrapped, tokenizer, sample, output_dir / "attention.png")
+        samples = raw["validation"] if "validation" in raw else raw["train"]
+        plot_sample_attention(unwrapped, tokenizer, samples["ko"][0], output_dir / "attention.png")
         plot_training_curves(state.history, output_dir / "training_curves.png")
         (output_dir / "run_info.json").write_text(
             json.dumps(run_info(args, raw, output_dir), indent=2, ensure_ascii=False)
         )
         (output_dir / "all_results.json").write_text(json.dumps(results, indent=2))
-        print_samples(unwrapped, tokenizer, raw["validation"], args.num_beams)
+        print_samples(unwrapped, tokenizer, samples, args.num_beams)
     if accelerator.num_processes > 1:  # DDP keeps replicas equal; show it
         digest = weights_digest(accelerator.unwrap_model(model))
         print(
@@ -812,6 +833,7 @@ def train_loop(run: Run) -> dict:
     started, tokens_seen, running_loss, losses_in_window = time.time(), 0, 0.0, 0
     model.train()
     stop = False
+    micro_in_step = 0  # checkpoints fall on optimizer steps, so a resume starts at 0
     while state.step < total_steps and not stop:
         sampler.set_epoch(state.epoch)
         train_loader.set_epoch(state.epoch)
@@ -822,8 +844,13 @@ def train_loop(run: Run) -> dict:
         )
         ratio = current_teacher_forcing_ratio(args, state, total_steps, epochs)
         for batch in loader:
-            # Randomness as a pure function of (seed, step, rank): resuming is exact.
-            set_seed(args.seed + state.step * accelerator.num_processes + accelerator.process_index)
+            # Randomness as a pure function of (seed, micro-batch, rank): resuming is exact, and
+            # the micro-batches of one accumulated step draw different dropout masks.
+            micro_batch = state.step * args.gradient_accumulation_steps + micro_in_step
+            set_seed(
+                args.seed + micro_batch * accelerator.num_processes + accelerator.process_index
+            )
+            micro_in_step += 1
             with accelerator.accumulate(model):
                 loss = model(**batch, teacher_forcing_ratio=ratio, return_logits=False).loss
                 accelerator.backward(loss)
@@ -838,6 +865,7 @@ def train_loop(run: Run) -> dict:
             losses_in_window += 1
             if not accelerator.sync_gradients:
                 continue
+            micro_in_step = 0
             state.step += 1
             progress.update(1)
             if state.step % args.logging_steps == 0 or state.step == total_steps:
@@ -876,14 +904,16 @@ def train_loop(run: Run) -> dict:
             if args.checkpointing_steps == "epoch":
                 save_checkpoint(accelerator, state, output_dir, args.checkpoints_total_limit)
     progress.close()
-    if eval_every is None and state.batches_in_epoch:  # stopped mid-epoch by max_train_steps
+    evaluated_steps = [entry["step"] for entry in state.history if "eval_bleu" in entry]
+    if not evaluated_steps or evaluated_steps[-1] != state.step:  # score the last steps too
         evaluate_and_select(run)
     elapsed = time.time() - started
     last_loss = next((e["loss"] for e in reversed(state.history) if "loss" in e), None)
     return {
         "train_loss": last_loss,
         "train_steps": state.step,
-        "epochs": state.epoch + state.batches_in_epoch / max(1, len(sampler)),
+        "epochs": state.epoch
+        + state.batches_in_epoch / max(1, math.ceil(len(sampler) / accelerator.num_processes)),
         "train_runtime_s": elapsed,
         "train_target_tokens_per_s": tokens_seen / max(elapsed, 1e-9),
         **state.best_scores,

@@ -91,7 +91,9 @@ def load_parallel_corpus(
             data has no such split: a float is a fraction of the cleaned training pairs, an int a
             number of pairs, 0 carves nothing. Carving is seeded and leak-free.
         seed: seed of the held-out carving.
-        max_chars: pairs with a side longer than this many characters are dropped (None keeps all).
+        max_chars: training pairs with a side longer than this many characters are dropped (None
+            keeps all). Validation and test splits keep long and duplicate pairs, so scores are
+            on the whole evaluation set; only empty sides are dropped there.
         num_proc: worker processes for reading spreadsheets and for the cleaning `map`.
         cache_dir: `datasets` cache folder (default: the `datasets` default).
 
@@ -125,7 +127,16 @@ def load_parallel_corpus(
 
     corpus = datasets.DatasetDict()
     for split, dataset in raw_splits.items():
-        corpus[split] = _clean_split(dataset, split, max_chars, misaligned_counts[split], num_proc)
+        # Evaluation splits keep long and repeated pairs: scores must be on the whole set.
+        training = split == "train"
+        corpus[split] = _clean_split(
+            dataset,
+            split,
+            max_chars if training else None,
+            misaligned_counts[split],
+            num_proc,
+            deduplicate=training,
+        )
 
     held_out_sizes = {}
     if "validation" not in corpus:
@@ -477,8 +488,10 @@ def _text_hash(text: str) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
-def _clean_split(dataset, split, max_chars, misaligned_lines, num_proc) -> datasets.Dataset:
-    """Normalise, drop bad and duplicate rows, logging one line per reason with its count.
+def _clean_split(
+    dataset, split, max_chars, misaligned_lines, num_proc, deduplicate=True
+) -> datasets.Dataset:
+    """Normalise, drop bad (and duplicate) rows, logging one line per reason with its count.
 
     Returns ko, en, source plus the `ko_hash`/`en_hash` columns the held-out carving reuses.
     """
@@ -496,8 +509,10 @@ def _clean_split(dataset, split, max_chars, misaligned_lines, num_proc) -> datas
     # A pair is a duplicate when an earlier valid row has the same (ko id, en id).
     pair_keys = ko_ids.astype(np.int64) * (int(en_ids.max(initial=0)) + 1) + en_ids
     valid_rows = np.flatnonzero(valid)
-    _, first_positions = np.unique(pair_keys[valid_rows], return_index=True)
-    kept_rows = np.sort(valid_rows[first_positions])
+    kept_rows = valid_rows
+    if deduplicate:
+        _, first_positions = np.unique(pair_keys[valid_rows], return_index=True)
+        kept_rows = np.sort(valid_rows[first_positions])
 
     total = len(dataset) + misaligned_lines
     counts = {

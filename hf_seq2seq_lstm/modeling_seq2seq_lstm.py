@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import GenerationMixin, PreTrainedModel
+from transformers import GenerationConfig, GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput
@@ -564,13 +564,17 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
     def generate(self, inputs=None, generation_config=None, **kwargs):
         """`GenerationMixin.generate`, with output length bounded by the source length.
 
-        Unless `max_new_tokens` or `max_length` is given (in kwargs or `generation_config`),
+        Unless `max_new_tokens` or a non-default `max_length` is given (in kwargs, the
+        `generation_config` argument or the model's own generation config),
         at most `2 * source_length + 10` tokens are generated (capped at MAX_TARGET_LENGTH):
         a translation is rarely more than twice as long as its source.
         """
         length_given = "max_new_tokens" in kwargs or "max_length" in kwargs
+        default_max_length = GenerationConfig().max_length
         for config in (generation_config, self.generation_config):
-            length_given |= config is not None and config.max_new_tokens is not None
+            length_given |= config is not None and (
+                config.max_new_tokens is not None or config.max_length != default_max_length
+            )
         source = inputs if inputs is not None else kwargs.get("input_ids")
         if not length_given and source is not None:
             mask = kwargs.get("attention_mask")
@@ -692,8 +696,13 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
                 attention_mask=attention_mask,
                 output_hidden_states=output_hidden_states,
             )
-        elif not isinstance(encoder_outputs, Seq2SeqLSTMEncoderOutput):
-            encoder_outputs = Seq2SeqLSTMEncoderOutput(*encoder_outputs)
+        elif isinstance(encoder_outputs, dict):  # a ModelOutput of ours, or its fields by name
+            encoder_outputs = Seq2SeqLSTMEncoderOutput(**encoder_outputs)
+        else:  # a tuple drops None fields (a GRU's cell), so its positions are ambiguous
+            raise TypeError(
+                "encoder_outputs must be the encoder's Seq2SeqLSTMEncoderOutput (or a dict of its "
+                f"fields), got {type(encoder_outputs).__name__}"
+            )
         source_mask = (
             attention_mask if attention_mask is not None else encoder_outputs.attention_mask
         )

@@ -53,9 +53,14 @@ class Seq2SeqLSTMTranslationPipeline(Pipeline):
         return self.tokenizer(sentence, truncation=True, max_length=max_length, return_tensors="pt")
 
     def _forward(self, model_inputs, **generate_kwargs):
-        return {"output_ids": self.model.generate(**model_inputs, **generate_kwargs)}
+        output_ids = self.model.generate(**model_inputs, **generate_kwargs)
+        # (sentences, returned sequences, length): the pipeline unbatches along dim 0, so each
+        # sentence must keep its own num_return_sequences rows.
+        sentences = model_inputs["input_ids"].shape[0]
+        return {"output_ids": output_ids.reshape(sentences, -1, output_ids.shape[-1])}
 
     def postprocess(self, model_outputs):
-        texts = self.tokenizer.batch_decode(model_outputs["output_ids"], skip_special_tokens=True)
+        (sequences,) = model_outputs["output_ids"]  # this sentence's returned sequences
+        texts = self.tokenizer.batch_decode(sequences, skip_special_tokens=True)
         results = [{"translation_text": text.strip()} for text in texts]
         return results[0] if len(results) == 1 else results

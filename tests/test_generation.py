@@ -51,17 +51,27 @@ def test_cached_generation_equals_uncached_recomputation(cell, attention, input_
 
 
 @pytest.mark.parametrize("cell,attention", [("lstm", "luong"), ("gru", "bahdanau")])
-def test_one_beam_is_greedy_and_independent_of_batching(cell, attention):
+def test_greedy_generate_equals_a_hand_written_loop_over_decoder_steps(cell, attention):
     model = eos_prone_model(cell_type=cell, attention=attention)
     input_ids, attention_mask = padded_batch([6, 2, 4], SRC_VOCAB)
-    greedy = generate(model, input_ids, attention_mask, num_beams=1)
-    one_beam = generate(model, input_ids, attention_mask, num_beams=1, early_stopping=True)
-    assert torch.equal(greedy.sequences, one_beam.sequences)
-    # transformers runs num_beams=1 as greedy search; each row equals its sentence alone.
-    for row in range(input_ids.shape[0]):
-        length = int(attention_mask[row].sum())
-        single = generate(model, input_ids[row : row + 1, :length], None, num_beams=1)
-        assert torch.equal(single.sequences[0], strip_padding(greedy.sequences[row]))
+    greedy = generate(model, input_ids, attention_mask, num_beams=1, max_new_tokens=8)
+    encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask)
+    decoder = model.get_decoder()
+    state = decoder.init_state(encoder_outputs)
+    tokens = torch.full((3, 1), model.config.decoder_start_token_id)
+    finished = torch.zeros(3, dtype=torch.bool)
+    with torch.no_grad():
+        for _ in range(8):
+            embedded = decoder.embed_tokens(tokens[:, -1])
+            output, state, _ = decoder.step(
+                embedded, state, encoder_outputs.last_hidden_state, attention_mask
+            )
+            chosen = model.lm_head(output).argmax(-1).masked_fill(finished, PAD)
+            tokens = torch.cat([tokens, chosen[:, None]], dim=1)
+            finished |= chosen == EOS
+            if finished.all():
+                break
+    assert torch.equal(greedy.sequences, tokens)
 
 
 def strip_padding(tokens):

@@ -72,7 +72,9 @@ def test_every_variant_trains_with_finite_gradients_reaching_the_encoder(
         assert param.grad is None or torch.isfinite(param.grad).all(), name
 
 
-@pytest.mark.parametrize("cell,bidirectional", [("lstm", True), ("gru", False), ("lstm", False)])
+@pytest.mark.parametrize(
+    "cell,bidirectional", [("lstm", True), ("gru", True), ("gru", False), ("lstm", False)]
+)
 def test_padding_does_not_leak_into_encoder_states_or_loss(cell, bidirectional):
     model = tiny_model(cell_type=cell, bidirectional_encoder=bidirectional).eval()
     input_ids, attention_mask = padded_batch([7, 3], SRC_VOCAB)

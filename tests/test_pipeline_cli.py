@@ -96,8 +96,10 @@ def test_pipeline_handles_empty_long_and_wrong_inputs(model_dir):
     long_source = "안녕하세요 " * 400  # far beyond the tokenizer's model_max_length
     (result,) = translator([long_source], num_beams=1, max_new_tokens=5)
     assert isinstance(result["translation_text"], str)
-    several = translator(SENTENCES[:2], num_beams=3, num_return_sequences=2)
+    several = translator(SENTENCES[:2], num_beams=3, num_return_sequences=2, batch_size=2)
     assert [len(item) for item in several] == [2, 2]
+    for sentence, batched in zip(SENTENCES[:2], several, strict=True):  # each its own beams
+        assert translator(sentence, num_beams=3, num_return_sequences=2) == [batched]
     with pytest.raises(TypeError, match="input 1 is int"):
         translator(["괜찮아요", 3])
 

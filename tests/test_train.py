@@ -113,7 +113,8 @@ class Interrupted(Exception):
 
 
 def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path, monkeypatch):
-    common = ["--max_train_steps", "12", "--checkpointing_steps", "5", "--eval_steps", "1000",
+    # Evaluations at 4, 8, 12 and checkpoints at 5, 10: selection state crosses the resume.
+    common = ["--max_train_steps", "12", "--checkpointing_steps", "5", "--eval_steps", "4",
               "--scheduled_sampling", "linear", "--curriculum", "--curriculum_steps", "6"]  # fmt: skip
     run_train(tmp_path / "whole", *common)
 
@@ -136,12 +137,17 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path
     assert [p.name for p in train.checkpoint_dirs(tmp_path / "resumed")] == ["checkpoint-5"]
     run_train(tmp_path / "resumed", *common, "--resume_from_checkpoint", "latest")
 
-    whole = load_file(tmp_path / "whole" / "model.safetensors")
-    resumed = load_file(tmp_path / "resumed" / "model.safetensors")
-    assert whole.keys() == resumed.keys()
-    for key in whole:
-        torch.testing.assert_close(resumed[key], whole[key], atol=1e-6, rtol=1e-5)
+    # The selected model, and the training state after the resume point.
+    for weights in ("model.safetensors", "checkpoint-10/model.safetensors"):
+        whole = load_file(tmp_path / "whole" / weights)
+        resumed = load_file(tmp_path / "resumed" / weights)
+        assert whole.keys() == resumed.keys()
+        for key in whole:
+            torch.testing.assert_close(resumed[key], whole[key], atol=1e-6, rtol=1e-5)
     assert train_history(tmp_path / "resumed") == train_history(tmp_path / "whole")
+    results = [json.loads((tmp_path / run / "all_results.json").read_text())
+               for run in ("whole", "resumed")]  # fmt: skip
+    assert results[0]["best_step"] == results[1]["best_step"]
 
 
 def test_two_process_ddp_on_cpu_completes_with_identical_weights_on_both_ranks(tmp_path):
@@ -150,7 +156,8 @@ def test_two_process_ddp_on_cpu_completes_with_identical_weights_on_both_ranks(t
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
         str(REPO_ROOT / "train.py"), *TINY, "--output_dir", str(tmp_path / "ddp"),
-        "--max_train_steps", "6", "--eval_max_samples", "8",
+        "--max_train_steps", "6", "--eval_max_samples", "8", "--checkpointing_steps", "6",
+        "--learning_rate", "1e-3",
     ]  # fmt: skip
     result = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path
@@ -161,6 +168,9 @@ def test_two_process_ddp_on_cpu_completes_with_identical_weights_on_both_ranks(t
     assert digests[0].split()[-1] == digests[1].split()[-1]
     assert "processes 2" in digests[0]
     assert (tmp_path / "ddp" / "model.safetensors").is_file()
+    # The linear schedule spans the run's 6 optimizer steps, whatever the process count.
+    rates = {e["step"]: e["learning_rate"] for e in train_history(tmp_path / "ddp") if "loss" in e}
+    assert rates[3] == pytest.approx(0.5e-3) and rates[6] == pytest.approx(0.0)
 
 
 @pytest.mark.parametrize(
