@@ -13,7 +13,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import GenerationConfig, GenerationMixin, PreTrainedModel
+from transformers import (
+    GenerationConfig,
+    GenerationMixin,
+    LogitsProcessor,
+    LogitsProcessorList,
+    PreTrainedModel,
+)
 from transformers import initialization as init
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput
@@ -429,6 +435,29 @@ class Seq2SeqLSTMDecoder(nn.Module):
         return torch.stack(outputs, dim=1), state, weights
 
 
+class SourceLengthBound(LogitsProcessor):
+    """Forces </s> as a sentence's last token once it has `bound` generated tokens.
+
+    bounds: (B,) new-token limit per source sentence; rows of beam search or of several
+    returned sequences (B * k rows, grouped by sentence) share their sentence's bound.
+    """
+
+    def __init__(self, bounds, eos_token_id):
+        self.bounds = bounds
+        self.eos_token_id = eos_token_id
+
+    def __call__(self, input_ids, scores):
+        bounds = self.bounds.to(input_ids.device)
+        bounds = bounds.repeat_interleave(input_ids.shape[0] // bounds.shape[0])
+        generated = input_ids.shape[1] - 1  # the decoder prompt is the start token
+        last_token = generated >= bounds - 1
+        if last_token.any():
+            scores = scores.clone()
+            scores[last_token] = torch.finfo(scores.dtype).min
+            scores[last_token, self.eos_token_id] = 0.0
+        return scores
+
+
 class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
     config_class = Seq2SeqLSTMConfig
     config: Seq2SeqLSTMConfig
@@ -562,12 +591,13 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
 
     @torch.no_grad()
     def generate(self, inputs=None, generation_config=None, **kwargs):
-        """`GenerationMixin.generate`, with output length bounded by the source length.
+        """`GenerationMixin.generate`, with each output's length bounded by its own source.
 
         Unless `max_new_tokens` or a non-default `max_length` is given (in kwargs, the
-        `generation_config` argument or the model's own generation config),
-        at most `2 * source_length + 10` tokens are generated (capped at MAX_TARGET_LENGTH):
-        a translation is rarely more than twice as long as its source.
+        `generation_config` argument or the model's own generation config), sentence i ends
+        with </s> after at most `2 * source_length_i + 10` tokens (capped at
+        MAX_TARGET_LENGTH): a translation is rarely more than twice as long as its source, and a
+        per-sentence bound keeps a batched translation equal to the sentence alone.
         """
         length_given = "max_new_tokens" in kwargs or "max_length" in kwargs
         default_max_length = GenerationConfig().max_length
@@ -578,8 +608,14 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         source = inputs if inputs is not None else kwargs.get("input_ids")
         if not length_given and source is not None:
             mask = kwargs.get("attention_mask")
-            source_length = int(mask.sum(1).max()) if mask is not None else source.shape[1]
-            kwargs["max_new_tokens"] = min(2 * source_length + 10, MAX_TARGET_LENGTH)
+            lengths = (
+                mask.sum(1) if mask is not None else source.ne(self.config.pad_token_id).sum(1)
+            )
+            bounds = (2 * lengths + 10).clamp(max=MAX_TARGET_LENGTH)
+            kwargs["max_new_tokens"] = int(bounds.max())
+            processors = LogitsProcessorList(kwargs.pop("logits_processor", None) or [])
+            processors.append(SourceLengthBound(bounds, self.config.eos_token_id))
+            kwargs["logits_processor"] = processors
         return super().generate(inputs, generation_config=generation_config, **kwargs)
 
     def get_input_embeddings(self):

@@ -190,3 +190,18 @@ def test_output_attentions_returns_target_by_source_weights():
     torch.testing.assert_close(step.sum(-1), torch.ones(2, 1))
     assert step[1, 0, 2:].abs().max() == 0
     assert PAD not in out.sequences[:, 1:5].tolist()
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+def test_default_length_bound_is_per_sentence_so_batching_cannot_change_it(search):
+    model = eos_prone_model(seed=5)
+    with torch.no_grad():
+        model.lm_head.bias[EOS] -= 20.0  # only the bound can end a sentence
+    lengths = [9, 1, 4]
+    input_ids, attention_mask = padded_batch(lengths, SRC_VOCAB, seed=11)
+    kwargs = dict(SEARCHES[search], num_return_sequences=1)
+    batched = model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+    for row, length in enumerate(lengths):
+        alone = model.generate(input_ids=input_ids[row : row + 1, :length], **kwargs)[0]
+        assert len(alone) == 1 + 2 * length + 10 and alone[-1] == EOS  # start + bound
+        assert torch.equal(strip_padding(batched[row]), alone)
