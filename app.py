@@ -1,0 +1,381 @@
+"""A web page for the translator: Korean in, English out, with the attention alignment on screen.
+
+    python app.py [--model_dir DIR [--model_dir DIR]] [--port N] [--share]
+
+Each line of the Korean text box is translated on its own. For one line (the first by default)
+the page also shows the n-best list with scores and the cross-attention heatmap. Given two
+models (e.g. attention "none" and "bahdanau"), the page shows them side by side. The translate
+function is a named API endpoint, Korean text first, English first in the answer:
+
+    from gradio_client import Client
+    Client("http://127.0.0.1:7860/").predict("안녕하세요", api_name="/translate")
+
+`push_to_hub.py --space` stages this file as a Hugging Face Space, where the default model is
+the Hub repository it was staged for (see `hf_seq2seq_lstm.hub.stage_space`).
+"""
+
+import argparse
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+import torch
+from PIL import Image
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+from hf_seq2seq_lstm.alignment import translate_with_attention
+from hf_seq2seq_lstm.plotting import plot_attention
+
+# train.py's default --output_dir; a staged Space's copy names its model repository here.
+DEFAULT_MODEL_DIR = "outputs/ko-en-lstm"
+DECODING_METHODS = ("greedy", "beam", "sampling")
+MAX_MODELS = 2
+# A page of text costs a few seconds per model on a CPU; more lines would block the queue.
+MAX_LINES = 20
+MAX_BEAMS = 10
+NBEST_HEADERS = ["rank", "translation", "score"]
+EXAMPLES = [
+    "오늘 날씨가 정말 좋네요.",
+    "지하철역이 어디예요?",
+    "내일 아침 일곱 시에 만나요.",
+    "비밀번호를 잊어버렸어요.",
+    "안녕하세요.\n이거 얼마예요?\n감사합니다.",
+]
+EMPTY_INPUT_NOTE = "Type or paste Korean text first: one sentence per line."
+NO_ATTENTION_NOTE = (
+    'This model has no attention (`attention="none"`): its decoder sees only the encoder\'s '
+    "final state, one context vector for the whole sentence, so there is no alignment to draw."
+)
+
+logger = logging.getLogger("app")
+# Gradio reports usage and checks for updates over the network unless told not to.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@dataclass
+class Translator:
+    """A loaded model with its tokenizer, and the name the page shows for it."""
+
+    name: str
+    model: torch.nn.Module
+    tokenizer: object
+
+    @property
+    def attention(self) -> str:
+        return self.model.config.attention
+
+    @property
+    def max_source_tokens(self) -> int:
+        """The longest source the model reads, as the translation pipeline cuts it."""
+        return self.tokenizer.model_max_length
+
+
+@dataclass
+class Decoding:
+    """The page's decoding controls; `generate_kwargs` turns them into `generate()` arguments."""
+
+    method: str = "beam"
+    num_beams: int = 5
+    length_penalty: float = 1.0
+    temperature: float = 1.0
+    n_best: int = 5
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.method not in DECODING_METHODS:
+            raise ValueError(f"decoding must be one of {', '.join(DECODING_METHODS)}")
+        if not 1 <= self.num_beams <= MAX_BEAMS or not 1 <= self.n_best <= MAX_BEAMS:
+            raise ValueError(f"beams and n-best size must be between 1 and {MAX_BEAMS}")
+        if self.temperature <= 0:
+            raise ValueError("temperature must be above 0")
+
+    def generate_kwargs(self) -> dict:
+        # Every method sets num_beams and do_sample: the saved generation config (beam 5)
+        # must not leak into greedy or sampling.
+        if self.method == "greedy":
+            return {"num_beams": 1, "do_sample": False}
+        if self.method == "beam":
+            return {
+                "num_beams": self.num_beams,
+                "length_penalty": self.length_penalty,
+                "do_sample": False,
+            }
+        # top_k=0: sample from the whole temperature-scaled distribution.
+        return {"num_beams": 1, "do_sample": True, "temperature": self.temperature, "top_k": 0}
+
+
+@dataclass
+class Result:
+    """What one model's column of the page shows."""
+
+    english: str = ""
+    nbest: list[list] = field(default_factory=list)
+    heatmap: Image.Image | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def outputs(self) -> tuple:
+        return self.english, self.nbest, self.heatmap, "\n\n".join(self.notes)
+
+
+def load_translator(name: str) -> Translator:
+    """Load a model folder or Hub repository; its remote code is trusted, as the card says."""
+    tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=True)
+    model = AutoModelForSeq2SeqLM.from_pretrained(name, trust_remote_code=True).eval()
+    return Translator(name=name, model=model, tokenizer=tokenizer)
+
+
+def describe(translator: Translator) -> str:
+    """A heading for the model's column: its name, cell and attention."""
+    config = translator.model.config
+    return f"### {translator.name}\n{config.cell_type.upper()}, attention: {config.attention}"
+
+
+def fit_to_model(translator: Translator, sentence: str) -> str:
+    """`sentence`, cut after the last character that fits the model's source length."""
+    tokenizer = translator.tokenizer
+    limit = translator.max_source_tokens
+    # One token past the limit tells whether the sentence fits, without encoding all of it.
+    encoding = tokenizer(
+        sentence, truncation=True, max_length=limit + 1, return_offsets_mapping=True
+    )
+    if len(encoding["input_ids"]) <= limit:
+        return sentence
+    content_tokens = limit - tokenizer.num_special_tokens_to_add()
+    cut = sentence[: encoding["offset_mapping"][content_tokens - 1][1]]
+    # A character spelled in several byte tokens may straddle the limit: drop it whole.
+    while len(tokenizer(cut)["input_ids"]) > limit:
+        cut = cut[:-1]
+    return cut
+
+
+def nbest(translator: Translator, sentence: str, decoding: Decoding) -> list[list]:
+    """Rows of (rank, translation, score) for `sentence`, best first.
+
+    Beam search scores are the model's: the log-probability divided by length^length_penalty.
+    Greedy search and sampling score a hypothesis by its log-probability under the distribution
+    it was drawn from. Sample k is drawn with seed `decoding.seed + k`: sample 0 is the one the
+    English output shows.
+    """
+    model, tokenizer = translator.model, translator.tokenizer
+    inputs = tokenizer(sentence, return_tensors="pt").to(model.device)
+    kwargs = {**decoding.generate_kwargs(), "output_scores": True, "return_dict_in_generate": True}
+    if decoding.method == "beam":
+        returned = min(decoding.n_best, decoding.num_beams)
+        with torch.no_grad():
+            output = model.generate(**inputs, **kwargs, num_return_sequences=returned)
+        hypotheses = zip(output.sequences, output.sequences_scores.tolist(), strict=True)
+    else:
+        draws = decoding.n_best if decoding.method == "sampling" else 1
+        hypotheses = [_scored_draw(model, inputs, kwargs, decoding.seed + k) for k in range(draws)]
+    rows = [
+        [rank, tokenizer.decode(ids, skip_special_tokens=True).strip(), round(score, 4)]
+        for rank, (ids, score) in enumerate(hypotheses, start=1)
+    ]
+    if decoding.method == "sampling":
+        rows.sort(key=lambda row: -row[2])
+        for rank, row in enumerate(rows, start=1):
+            row[0] = rank
+    return rows
+
+
+def _scored_draw(model, inputs, kwargs: dict, seed: int) -> tuple[torch.Tensor, float]:
+    """One greedy or sampled output and its log-probability."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        output = model.generate(**inputs, **kwargs)
+    steps = model.compute_transition_scores(output.sequences, output.scores, normalize_logits=True)
+    return output.sequences[0], float(steps[0].sum())
+
+
+def attention_heatmap(translator: Translator, sentence: str, alignment) -> Image.Image:
+    """The alignment drawn by `plot_attention`, as an image the page can show."""
+    with tempfile.TemporaryDirectory(prefix="attention-") as scratch:
+        path = plot_attention(
+            alignment.weights,
+            alignment.source_tokens,
+            alignment.target_tokens,
+            Path(scratch) / "attention.png",
+            title=sentence,
+        )
+        with Image.open(path) as image:
+            return image.copy()  # in memory: the file goes with the scratch folder
+
+
+def translate_text(translator: Translator, text: str, decoding: Decoding, line: int = 1) -> Result:
+    """Translate every line of `text`; the n-best list and heatmap are for line `line` (1-based).
+
+    Blank lines stay blank in the English. Lines beyond MAX_LINES and text beyond the model's
+    source length are left out, each with a note.
+    """
+    lines = [part.strip() for part in (text or "").splitlines()]
+    if not any(lines):
+        return Result(notes=[EMPTY_INPUT_NOTE])
+    result = Result()
+    if len(lines) > MAX_LINES:
+        result.notes.append(
+            f"Only the first {MAX_LINES} of {len(lines)} lines are translated; "
+            "translate the rest separately."
+        )
+        lines = lines[:MAX_LINES]
+    chosen = _chosen_line(lines, line, result.notes)
+    english = []
+    for number, sentence in enumerate(lines, start=1):
+        if not sentence:
+            english.append("")
+            continue
+        fitted = fit_to_model(translator, sentence)
+        if fitted != sentence:
+            result.notes.append(
+                f"Line {number} is longer than the model reads "
+                f"({translator.max_source_tokens} tokens): only its first {len(fitted):,} of "
+                f"{len(sentence):,} characters were translated."
+            )
+        torch.manual_seed(decoding.seed)  # a line samples the same alone or among others
+        alignment = translate_with_attention(
+            translator.model, translator.tokenizer, fitted, **decoding.generate_kwargs()
+        )
+        english.append(alignment.translation)
+        if number == chosen:
+            result.nbest = nbest(translator, fitted, decoding)
+            if alignment.weights is None:
+                result.notes.append(NO_ATTENTION_NOTE)
+            else:
+                result.heatmap = attention_heatmap(translator, fitted, alignment)
+    result.english = "\n".join(english)
+    return result
+
+
+def _chosen_line(lines: list[str], line: int, notes: list[str]) -> int:
+    """The 1-based line to explain: `line` when it has text, else the first that has."""
+    if 1 <= line <= len(lines) and lines[line - 1]:
+        return line
+    first = next(number for number, text in enumerate(lines, start=1) if text)
+    notes.append(f"Line {line} has no text: the n-best list and heatmap are for line {first}.")
+    return first
+
+
+def build_demo(translators: list[Translator]) -> gr.Blocks:
+    """The page: input and decoding controls on top, one column of results per model."""
+    with gr.Blocks(title="Korean → English translation", analytics_enabled=False) as demo:
+        gr.Markdown(
+            "# Korean → English translation\n"
+            "An RNN encoder-decoder: type Korean (one sentence per line) and press Translate. "
+            "The heatmap shows which source tokens each English token attended to."
+        )
+        text = gr.Textbox(
+            label="Korean", lines=4, placeholder="오늘 날씨가 정말 좋네요.", elem_id="korean"
+        )
+        with gr.Accordion("Decoding", open=False):
+            with gr.Row():
+                method = gr.Radio(list(DECODING_METHODS), value="beam", label="Search")
+                num_beams = gr.Slider(1, MAX_BEAMS, value=5, step=1, label="Beams (num_beams)")
+                length_penalty = gr.Slider(
+                    0.0, 2.0, value=1.0, step=0.1, label="Length penalty (beam)"
+                )
+                temperature = gr.Slider(
+                    0.1, 2.0, value=1.0, step=0.1, label="Temperature (sampling)"
+                )
+            with gr.Row():
+                n_best = gr.Slider(1, MAX_BEAMS, value=5, step=1, label="N-best size")
+                seed = gr.Number(value=0, precision=0, label="Seed (sampling)")
+                line = gr.Number(value=1, precision=0, label="Line to explain (n-best, heatmap)")
+        button = gr.Button("Translate", variant="primary", elem_id="translate")
+        gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text])
+        outputs = []
+        with gr.Row():
+            for index, translator in enumerate(translators):
+                with gr.Column():
+                    gr.Markdown(describe(translator))
+                    outputs += [
+                        gr.Textbox(label="English", lines=4, elem_id=f"english-{index}"),
+                        gr.Dataframe(
+                            headers=NBEST_HEADERS,
+                            datatype=["number", "str", "number"],
+                            label="N-best list (score: see the page notes)",
+                            interactive=False,
+                        ),
+                        gr.Image(
+                            label="Cross-attention",
+                            type="pil",
+                            format="png",
+                            elem_id=f"heatmap-{index}",
+                        ),
+                        gr.Markdown(elem_id=f"notes-{index}"),
+                    ]
+        gr.Markdown(
+            "Scores: beam search shows the model's beam score (log-probability / "
+            "length^length penalty); greedy search and sampling show the log-probability."
+        )
+
+        def translate(
+            korean: str,
+            decoding: str = "beam",
+            beams: float = 5,
+            penalty: float = 1.0,
+            heat: float = 1.0,
+            size: float = 5,
+            sampling_seed: float = 0,
+            explained_line: float = 1,
+        ):
+            """Translate Korean text; returns the English, n-best, heatmap and notes per model."""
+            try:
+                settings = Decoding(
+                    decoding, int(beams), float(penalty), float(heat), int(size), int(sampling_seed)
+                )
+            except (TypeError, ValueError) as error:
+                raise gr.Error(str(error)) from None
+            results = [
+                translate_text(translator, korean, settings, int(explained_line))
+                for translator in translators
+            ]
+            return tuple(value for result in results for value in result.outputs())
+
+        inputs = [text, method, num_beams, length_penalty, temperature, n_best, seed, line]
+        button.click(translate, inputs, outputs, api_name="translate")
+        text.submit(translate, inputs, outputs, api_visibility="private")
+    return demo
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--model_dir",
+        action="append",
+        help="a trained model folder or Hub repository; give it twice to compare two models "
+        f"side by side (default: {DEFAULT_MODEL_DIR})",
+    )
+    parser.add_argument(
+        "--port", type=int, help="port to serve on (default: $GRADIO_SERVER_PORT, else 7860)"
+    )
+    parser.add_argument(
+        "--share", action="store_true", help="also serve the page through a public gradio.live link"
+    )
+    args = parser.parse_args(argv)
+    args.model_dir = args.model_dir or [DEFAULT_MODEL_DIR]
+    if len(args.model_dir) > MAX_MODELS:
+        parser.error(f"--model_dir: at most {MAX_MODELS} models side by side")
+    return args
+
+
+def main(argv=None) -> None:
+    """Load the models, then serve the page until interrupted."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    translators = []
+    for name in args.model_dir:
+        try:
+            translators.append(load_translator(name))
+        except OSError as error:
+            raise SystemExit(
+                f"error: cannot load the model {name!r}: {error}\n"
+                "Pass --model_dir with the --output_dir of a finished train.py run."
+            ) from None
+    logger.info("Loaded %s", ", ".join(args.model_dir))
+    build_demo(translators).launch(server_port=args.port, share=args.share)
+
+
+if __name__ == "__main__":
+    main()
