@@ -458,6 +458,77 @@ class SourceLengthBound(LogitsProcessor):
         return scores
 
 
+LOSS_CHUNK_ELEMENTS = 1 << 23  # logits per chunk of `linear_cross_entropy`: 32 MB in float32
+
+
+class _ChunkedLinearCrossEntropy(torch.autograd.Function):
+    """Mean label-smoothed cross-entropy of `hidden @ weight.T + bias`, one row chunk at a time.
+
+    Each chunk's gradients are formed in the forward pass, so the (N, V) logits, softmax and
+    their gradients never exist at once: for a long batch they were the largest tensors of a
+    training step (about 1 GB at 8k tokens x 8k vocabulary). Same multiply-adds as autograd's
+    linear + cross-entropy; matmuls follow the ambient autocast like `nn.Linear` does.
+    """
+
+    @staticmethod
+    def forward(ctx, hidden, weight, bias, targets, label_smoothing, chunk_rows, with_gradients):
+        num_rows, vocab = hidden.shape[0], weight.shape[0]
+        total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+        if with_gradients:
+            grad_hidden = torch.empty_like(hidden)
+            grad_weight = torch.zeros_like(weight, dtype=torch.float32)
+            grad_bias = None if bias is None else torch.zeros_like(bias, dtype=torch.float32)
+        for start in range(0, num_rows, chunk_rows):
+            rows = hidden[start : start + chunk_rows]
+            gold = targets[start : start + chunk_rows]
+            log_probs = torch.log_softmax(F.linear(rows, weight, bias).float(), dim=-1)
+            total -= (1 - label_smoothing) * log_probs.gather(1, gold[:, None]).sum()
+            total -= label_smoothing / vocab * log_probs.sum()
+            if not with_gradients:
+                continue
+            # d loss / d logits = (softmax - (1 - eps) * one_hot - eps / V) / N for the mean
+            grad_logits = log_probs.exp_()
+            grad_logits[torch.arange(len(gold), device=gold.device), gold] -= 1 - label_smoothing
+            grad_logits.sub_(label_smoothing / vocab).div_(num_rows)
+            if grad_bias is not None:
+                grad_bias += grad_logits.sum(0)
+            grad_logits = grad_logits.to(rows.dtype)  # what nn.Linear's backward multiplies
+            grad_hidden[start : start + chunk_rows] = grad_logits @ weight
+            grad_weight += (grad_logits.T @ rows).float()
+        if with_gradients:
+            ctx.gradients = (grad_hidden, grad_weight.to(weight.dtype), grad_bias)
+        return total / num_rows
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        grad_hidden, grad_weight, grad_bias = ctx.gradients
+        del ctx.gradients  # a second backward through the same loss is an error, as usual
+        return (
+            grad_hidden * grad_loss.to(grad_hidden.dtype),
+            grad_weight * grad_loss,
+            None if grad_bias is None else grad_bias * grad_loss,
+            None,
+            None,
+            None,
+            None,
+        )
+
+
+def linear_cross_entropy(hidden, weight, bias, targets, label_smoothing=0.0, chunk_rows=None):
+    """`F.cross_entropy(F.linear(hidden, weight, bias).float(), targets, label_smoothing=...)`
+    (mean over the N rows of `hidden`, every target supervised) in bounded memory."""
+    if hidden.shape[0] == 0:  # nothing supervised: NaN, as F.cross_entropy gives
+        return F.linear(hidden, weight, bias).float().mean()
+    if chunk_rows is None:
+        chunk_rows = max(1, LOSS_CHUNK_ELEMENTS // weight.shape[0])
+    with_gradients = torch.is_grad_enabled() and any(
+        tensor is not None and tensor.requires_grad for tensor in (hidden, weight, bias)
+    )
+    return _ChunkedLinearCrossEntropy.apply(
+        hidden, weight, bias, targets, label_smoothing, chunk_rows, with_gradients
+    )
+
+
 class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
     config_class = Seq2SeqLSTMConfig
     config: Seq2SeqLSTMConfig
@@ -770,8 +841,13 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
                 loss = self._loss(logits.flatten(0, 1), targets.flatten())
             else:  # project only the supervised positions: padding costs no output layer
                 supervised = targets.flatten() != -100
-                kept_logits = self.lm_head(outputs.flatten(0, 1)[supervised])
-                loss = self._loss(kept_logits, targets.flatten()[supervised])
+                loss = linear_cross_entropy(
+                    outputs.flatten(0, 1)[supervised],
+                    self.lm_head.weight,
+                    self.lm_head.bias,
+                    targets.flatten()[supervised],
+                    label_smoothing=config.label_smoothing,
+                )
 
         decoder_hidden_states = (outputs,) if output_hidden_states else None
         cross_attentions = (cross_attentions,) if output_attentions else None

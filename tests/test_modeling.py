@@ -9,10 +9,15 @@ import textwrap
 
 import pytest
 import torch
+import torch.nn.functional as F
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration
-from hf_seq2seq_lstm.modeling_seq2seq_lstm import CACHE_ARG, RNNDecoderState
+from hf_seq2seq_lstm.modeling_seq2seq_lstm import (
+    CACHE_ARG,
+    RNNDecoderState,
+    linear_cross_entropy,
+)
 
 SRC_VOCAB, TGT_VOCAB, PAD, BOS, EOS = 37, 29, 0, 2, 3
 VARIANTS = list(
@@ -516,6 +521,45 @@ def test_length_segments_equal_a_packed_sequence_call(cell):
         strict=True,
     ):
         torch.testing.assert_close(got, want)
+
+
+def _linear_cross_entropy_and_grads(loss_fn, hidden, weight, bias):
+    inputs = [tensor.detach().clone().requires_grad_() for tensor in (hidden, weight, bias)]
+    loss = loss_fn(*inputs)
+    loss.backward()
+    return loss.detach(), [tensor.grad for tensor in inputs]
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_chunked_linear_cross_entropy_equals_autograd_over_the_full_logits(label_smoothing):
+    generator = torch.Generator().manual_seed(0)
+    hidden, weight = torch.randn(11, 6, generator=generator), torch.randn(9, 6, generator=generator)
+    bias, targets = (
+        torch.randn(9, generator=generator),
+        torch.randint(0, 9, (11,), generator=generator),
+    )
+
+    def plain(h, w, b):
+        return F.cross_entropy(F.linear(h, w, b), targets, label_smoothing=label_smoothing)
+
+    def chunked(h, w, b):  # 4 chunks, the last one short
+        return linear_cross_entropy(h, w, b, targets, label_smoothing, chunk_rows=3)
+
+    expected, expected_grads = _linear_cross_entropy_and_grads(plain, hidden, weight, bias)
+    loss, grads = _linear_cross_entropy_and_grads(chunked, hidden, weight, bias)
+    torch.testing.assert_close(loss, expected)
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(grad, expected_grad)
+    with torch.no_grad():  # evaluation: the loss alone
+        torch.testing.assert_close(chunked(hidden, weight, bias), expected)
+
+    # bf16 autocast: matmuls in bf16 as nn.Linear's are, so both agree to bf16 precision
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected, expected_grads = _linear_cross_entropy_and_grads(plain, hidden, weight, bias)
+        loss, grads = _linear_cross_entropy_and_grads(chunked, hidden, weight, bias)
+    torch.testing.assert_close(loss, expected, atol=1e-2, rtol=1e-2)
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(grad, expected_grad, atol=2e-2, rtol=2e-2)
 
 
 def test_loss_without_logits_projects_only_supervised_positions_and_matches_the_full_loss():
