@@ -4,7 +4,8 @@
 #
 #   bash recipes/koen_ablation.sh OUT_ROOT [DATA_DIR]
 #
-# ABLATION_EPOCHS (default 3) sets the shared budget. Rows run two at a time with one thread
+# ABLATION_EPOCHS (default 3) sets the shared budget; ABLATION_ROWS (default: all, in the order
+# below) names the rows to run, e.g. ABLATION_ROWS="scheduled_sampling curriculum". Rows run two at a time with one thread
 # each (this machine has two cores), so their wall times are those of a shared machine. Each row
 # decodes test.tsv greedily; python recipes/ablation_table.py OUT_ROOT prints the table.
 set -euo pipefail
@@ -20,7 +21,10 @@ declare -A rows=(
   [scheduled_sampling]="--scheduled_sampling linear --scheduled_sampling_end 0.75"
   [curriculum]="--curriculum --curriculum_steps 300"
 )
-order=(luong attention_none bahdanau gru scheduled_sampling curriculum)
+read -r -a order <<< "${ABLATION_ROWS:-luong attention_none bahdanau gru scheduled_sampling curriculum}"
+for name in "${order[@]}"; do
+  [ -n "${rows[$name]+set}" ] || { echo "error: unknown ablation row $name" >&2; exit 2; }
+done
 run_row() {
   local name=$1
   # shellcheck disable=SC2086
