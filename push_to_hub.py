@@ -2,18 +2,22 @@
 
     python push_to_hub.py --model_dir outputs/ko-en-lstm --repo_id alice/ko-en-lstm
     python push_to_hub.py --model_dir outputs/ko-en-lstm --dry_run --local_dir staged/
+    python push_to_hub.py --space alice/ko-en-demo --repo_id alice/ko-en-lstm
 
 The repository gets the weights, configs, tokenizer, the remote-code files and a model card, in
-one commit; `--dry_run` writes the same files locally and sends nothing. See
+one commit; `--dry_run` writes the same files locally and sends nothing. With `--space`, the
+Gradio demo (app.py) is published instead, as a Space that loads the model `--repo_id`. See
 `hf_seq2seq_lstm.hub` for what is (and is never) uploaded.
 """
 
 import argparse
 import logging
+from pathlib import Path
 
-from hf_seq2seq_lstm.hub import PublishError, publish
+from hf_seq2seq_lstm.hub import PublishError, publish, publish_space
 
 DEFAULT_MODEL_DIR = "outputs/ko-en-lstm"  # train.py's default --output_dir
+APP_FILE = Path(__file__).with_name("app.py")  # the demo a Space runs
 
 logger = logging.getLogger("push_to_hub")
 
@@ -57,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--local_dir",
         help="also keep the uploaded files in this new (or empty) folder; required by --dry_run",
     )
+    parser.add_argument(
+        "--space",
+        metavar="SPACE_ID",
+        help='publish the Gradio demo as this Space, "owner/name", instead of the model; the '
+        "Space loads the model --repo_id (publish the model first). --license, if given, goes "
+        "on the Space card",
+    )
     return parser
 
 
@@ -65,6 +76,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.dry_run and not args.local_dir:
         parser.error("--dry_run needs --local_dir, the folder to write the files to")
+    if args.space and not args.repo_id:
+        parser.error("--space needs --repo_id, the model repository the demo loads")
     if not args.dry_run and not args.repo_id:
         parser.error("--repo_id is required unless --dry_run is given")
     return args
@@ -74,18 +87,20 @@ def main(argv=None) -> None:
     """Run the command; a problem the user can fix exits with its message and status 1."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    options = dict(
+        license=args.license,
+        token=args.token,
+        private=args.private,
+        revision=args.revision,
+        commit_message=args.commit_message,
+        dry_run=args.dry_run,
+        local_dir=args.local_dir,
+    )
     try:
-        result = publish(
-            args.model_dir,
-            args.repo_id,
-            license=args.license,
-            token=args.token,
-            private=args.private,
-            revision=args.revision,
-            commit_message=args.commit_message,
-            dry_run=args.dry_run,
-            local_dir=args.local_dir,
-        )
+        if args.space:
+            result = publish_space(APP_FILE, args.space, args.repo_id, **options)
+        else:
+            result = publish(args.model_dir, args.repo_id, **options)
     except PublishError as error:
         raise SystemExit(f"error: {error}") from None
     if args.dry_run:

@@ -6,6 +6,9 @@ records (`training_args.json`, `all_results.json`, `run_info.json`). `upload` se
 in one commit; `publish` does both, checking everything that can fail before anything is written
 or sent. Checkpoints, optimizer state, predictions, logs and the run records themselves never
 leave the machine; the card names data files by their base name only, never by local path.
+
+`stage_space` and `publish_space` do the same for the Gradio demo (`app.py`) as a Hugging Face
+Space that loads a published model repository.
 """
 
 from __future__ import annotations
@@ -21,13 +24,27 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData, get_token
+from huggingface_hub import (
+    EvalResult,
+    HfApi,
+    ModelCard,
+    ModelCardData,
+    SpaceCard,
+    SpaceCardData,
+    get_token,
+)
 from huggingface_hub.errors import HTTPError
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 from packaging.requirements import Requirement
 from safetensors import safe_open
 
-from . import configuration_seq2seq_lstm, modeling_seq2seq_lstm, pipeline_seq2seq_lstm
+from . import (
+    alignment,
+    configuration_seq2seq_lstm,
+    modeling_seq2seq_lstm,
+    pipeline_seq2seq_lstm,
+    plotting,
+)
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from .modeling_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
 from .pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
@@ -46,6 +63,25 @@ MODEL_CARD_FILE = "README.md"
 # Used only where the package's own metadata cannot be read (e.g. the source tree on sys.path).
 FALLBACK_MIN_TRANSFORMERS_VERSION = "5.24"
 PLACEHOLDER_REPO_ID = "your-username/ko-en-lstm"
+SPACE_FILES = ("app.py", "requirements.txt", "packages.txt", "README.md")
+# The package is not installable on a Space, so the modules app.py imports from it are inlined
+# into the Space's app.py; each needs only the libraries in SPACE_REQUIREMENTS.
+SPACE_INLINED_MODULES = (alignment, plotting)
+# What the Space's app.py imports besides gradio (which the Space's sdk_version installs), and
+# what the model's remote code needs. Upper bounds keep a rebuilt Space on tested major versions.
+SPACE_REQUIREMENTS = (
+    "torch>=2.1,<3",
+    "transformers>={min_transformers},<6",
+    "tokenizers>=0.22,<1",
+    "safetensors>=0.4,<1",
+    "matplotlib>=3.7,<4",
+    "numpy>=1.24,<3",
+    "pillow>=10,<13",
+)
+# Debian's NanumGothic, where plotting.DEBIAN_KOREAN_FONT looks: Hangul on the heatmap axes.
+SPACE_APT_PACKAGES = ("fonts-nanum",)
+# The line of app.py that names its default model; the Space's copy names its model repository.
+_APP_DEFAULT_MODEL = re.compile(r"^DEFAULT_MODEL_DIR = .*$", re.MULTILINE)
 _REPO_ID_HINT = 'expected "owner/name", e.g. "alice/ko-en-lstm"'
 _LICENSE_PATTERN = re.compile(r"[a-z0-9][a-z0-9.+-]*")
 # AI Hub releases its corpora as spreadsheets and as JSON files with Korean names.
@@ -268,17 +304,20 @@ def upload(
     private: bool = False,
     revision: str | None = None,
     commit_message: str | None = None,
+    repo_type: str = "model",
 ) -> str:
     """Create `repo_id` if missing and upload `folder` to it in one commit.
 
     Args:
-        folder: a staged folder (see `stage_repository`); its files become the repository's.
+        folder: a staged folder (see `stage_repository`, `stage_space`); its files become the
+            repository's.
         repo_id: "owner/name".
         token: a Hub token with write access to `owner`.
         private: create the repository as private (an existing one keeps its visibility).
         revision: the branch to commit to, created from the default branch when missing;
             None commits to the default branch.
-        commit_message: defaults to "Upload Korean->English model".
+        commit_message: defaults to "Upload Korean->English model" (or "... demo").
+        repo_type: "model", or "space" for a Gradio Space.
 
     Returns:
         The URL of the commit.
@@ -287,20 +326,32 @@ def upload(
         PublishError: the Hub could not be reached or refused the upload.
     """
     api = HfApi(token=token)
+    is_space = repo_type == "space"
+    # Model uploads name no repo_type: "model" is the Hub's default.
+    kind = {"repo_type": repo_type} if is_space else {}
     try:
         # None, not False, when --private is absent: an organisation's default visibility holds.
-        api.create_repo(repo_id, private=private or None, exist_ok=True)
+        api.create_repo(
+            repo_id,
+            private=private or None,
+            exist_ok=True,
+            **kind,
+            **({"space_sdk": "gradio"} if is_space else {}),
+        )
         if revision and not revision.startswith("refs/"):
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
+            api.create_branch(repo_id, branch=revision, exist_ok=True, **kind)
         commit = api.upload_folder(
             repo_id=repo_id,
             folder_path=str(folder),
             revision=revision,
-            commit_message=commit_message or "Upload Korean->English model",
+            commit_message=commit_message
+            or f"Upload Korean->English {'demo' if is_space else 'model'}",
+            **kind,
         )
     except (OSError, HTTPError) as error:
+        url = f"https://huggingface.co/{'spaces/' if is_space else ''}{repo_id}"
         raise PublishError(
-            f"uploading to https://huggingface.co/{repo_id} failed: {type(error).__name__}: "
+            f"uploading to {url} failed: {type(error).__name__}: "
             f"{error}\nCheck the internet connection, that HF_HUB_OFFLINE is not set, that the "
             f"token has write access to '{repo_id.split('/')[0]}' (hf auth whoami), and the "
             "repo_id and revision."
@@ -340,12 +391,7 @@ def publish(
     if repo_id is None:
         raise PublishError(f"--repo_id is required to upload ({_REPO_ID_HINT})")
     check_repo_id(repo_id)
-    token = resolve_token(token)
-    if not token:
-        raise PublishError(
-            "no Hugging Face token: pass --token, set HF_TOKEN or run `hf auth login` "
-            "(the token needs write access)"
-        )
+    token = _require_token(token)
     records = read_run_records(model_dir)
     license = resolve_license(license, records.run_info)
     target = _check_local_dir(local_dir) if local_dir is not None else None
@@ -377,6 +423,180 @@ def push_model_dir(
 ) -> str:
     """Upload a finished train.py output folder (train.py's `--push_to_hub`); see `publish`."""
     return publish(model_dir, repo_id, token=token, private=private, license=license)
+
+
+def space_requirements() -> list[str]:
+    """The Space's requirements.txt lines: bounded versions of what its app.py imports."""
+    return [line.format(min_transformers=min_transformers_version()) for line in SPACE_REQUIREMENTS]
+
+
+def gradio_sdk_version() -> str:
+    """The installed gradio's version: the Space runs the gradio the app was tried with."""
+    try:
+        return importlib.metadata.version("gradio")
+    except importlib.metadata.PackageNotFoundError:
+        raise PublishError(
+            "staging a Space needs gradio, whose version becomes the Space's sdk_version: "
+            "pip install -e '.[demo]'"
+        ) from None
+
+
+def space_app_source(app_file: str | os.PathLike, model_repo_id: str) -> str:
+    """The Space's app.py: `app_file` loading `model_repo_id` by default, without the package.
+
+    Each `from hf_seq2seq_lstm.<module> import ...` line is replaced by that module's source
+    (SPACE_INLINED_MODULES), and the DEFAULT_MODEL_DIR line names `model_repo_id`.
+
+    Raises:
+        PublishError: `app_file` lacks one of those lines, or imports another part of the
+            package, which the Space could not find.
+    """
+    source = Path(app_file).read_text(encoding="utf-8")
+    for module in SPACE_INLINED_MODULES:
+        statement = re.compile(rf"^from {re.escape(module.__name__)} import .*\n", re.MULTILINE)
+        module_source = Path(module.__file__).read_text(encoding="utf-8")
+        inlined = f"# {module.__name__}, inlined for the Space\n{module_source}\n"
+        source, count = statement.subn(lambda _, text=inlined: text, source)
+        if count != 1:
+            raise PublishError(f"{app_file} has no single `from {module.__name__} import` line")
+    source, count = _APP_DEFAULT_MODEL.subn(f"DEFAULT_MODEL_DIR = {model_repo_id!r}", source)
+    if count != 1:
+        raise PublishError(f"{app_file} has no single DEFAULT_MODEL_DIR line to point at the model")
+    leftover = re.search(rf"^(?:from|import) {PACKAGE_NAME}\b.*$", source, re.MULTILINE)
+    if leftover:
+        raise PublishError(
+            f"{app_file} imports the package ({leftover.group(0)!r}), which a Space cannot install"
+        )
+    return source
+
+
+def make_space_card(space_id: str, model_repo_id: str, license: str | None = None) -> SpaceCard:
+    """The Space's README.md: the metadata the Hub builds it from, and what the page does."""
+    card_data = SpaceCardData(
+        title=space_id.split("/")[-1],
+        sdk="gradio",
+        sdk_version=gradio_sdk_version(),
+        app_file="app.py",
+        models=[model_repo_id],
+        license=license,
+        short_description="Korean to English RNN translation with its attention heatmap",
+        tags=["translation", "seq2seq", "rnn", "attention", PACKAGE_NAME],
+    )
+    body = f"""# {space_id.split("/")[-1]}
+
+Korean → English translation with [{model_repo_id}](https://huggingface.co/{model_repo_id}), an
+RNN encoder-decoder trained with `{PACKAGE_NAME}`. Type Korean (one sentence per line) and press
+Translate: the page shows the English, the n-best list with scores and the cross-attention
+heatmap of one sentence. Greedy search, beam search and sampling are one click away.
+
+The translation is also an API endpoint:
+
+```python
+from gradio_client import Client
+
+print(Client("{space_id}").predict("안녕하세요", api_name="/translate")[0])
+```
+"""
+    return SpaceCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}")
+
+
+def stage_space(
+    app_file: str | os.PathLike,
+    local_dir: str | os.PathLike,
+    space_id: str,
+    model_repo_id: str,
+    license: str | None = None,
+) -> Path:
+    """Write the Space's files (SPACE_FILES, nothing else) into `local_dir`, absent or empty.
+
+    Args:
+        app_file: the demo, the repository's top-level app.py.
+        local_dir: the folder to write; as with `stage_repository`, never left half-written.
+        space_id: the Space, "owner/name".
+        model_repo_id: the Hub model repository the Space's app loads.
+        license: the Space card's licence identifier, if any.
+
+    Returns:
+        `local_dir` as a `Path`.
+    """
+    check_repo_id(space_id)
+    check_repo_id(model_repo_id)
+    target = _check_local_dir(local_dir)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as scratch:
+        staged = Path(scratch) / "space"
+        _write_space(staged, app_file, space_id, model_repo_id, license)
+        os.replace(staged, target)
+    return target
+
+
+def publish_space(
+    app_file: str | os.PathLike,
+    space_id: str,
+    model_repo_id: str,
+    *,
+    license: str | None = None,
+    token: str | None = None,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    dry_run: bool = False,
+    local_dir: str | os.PathLike | None = None,
+) -> str | Path:
+    """Stage the demo as a Space and upload it, or with `dry_run` only stage it.
+
+    Like `publish`: every check runs before anything is written or sent, and `local_dir`
+    receives the uploaded files only once the upload succeeded.
+
+    Returns:
+        The commit URL, or `local_dir` for a dry run.
+    """
+    if dry_run:
+        if local_dir is None:
+            raise PublishError("a dry run needs --local_dir, the folder to write the files to")
+        return stage_space(app_file, local_dir, space_id, model_repo_id, license=license)
+    check_repo_id(space_id)
+    check_repo_id(model_repo_id)
+    token = _require_token(token)
+    target = _check_local_dir(local_dir) if local_dir is not None else None
+    scratch_parent = target.parent if target is not None else None
+    with tempfile.TemporaryDirectory(dir=scratch_parent, prefix=".hub-staging.") as scratch:
+        staged = Path(scratch) / "space"
+        _write_space(staged, app_file, space_id, model_repo_id, license)
+        commit_url = upload(
+            staged,
+            space_id,
+            token=token,
+            private=private,
+            revision=revision,
+            commit_message=commit_message,
+            repo_type="space",
+        )
+        if target is not None:
+            os.replace(staged, target)
+    return commit_url
+
+
+def _require_token(token: str | None) -> str:
+    """`resolve_token(token)`, or a `PublishError` that says how to provide one."""
+    token = resolve_token(token)
+    if not token:
+        raise PublishError(
+            "no Hugging Face token: pass --token, set HF_TOKEN or run `hf auth login` "
+            "(the token needs write access)"
+        )
+    return token
+
+
+def _write_space(
+    staged: Path, app_file, space_id: str, model_repo_id: str, license: str | None
+) -> None:
+    """Fill the new folder `staged` with the Space's files (SPACE_FILES), and nothing else."""
+    card = make_space_card(space_id, model_repo_id, license)
+    staged.mkdir()
+    (staged / "app.py").write_text(space_app_source(app_file, model_repo_id), encoding="utf-8")
+    (staged / "requirements.txt").write_text("\n".join(space_requirements()) + "\n")
+    (staged / "packages.txt").write_text("\n".join(SPACE_APT_PACKAGES) + "\n")
+    card.save(staged / MODEL_CARD_FILE)
 
 
 def _read_json(path: Path) -> dict:
