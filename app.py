@@ -107,6 +107,9 @@ class Decoding:
         return {"num_beams": 1, "do_sample": True, "temperature": self.temperature, "top_k": 0}
 
 
+DEFAULTS = Decoding()
+
+
 @dataclass
 class Result:
     """What one model's column of the page shows."""
@@ -257,6 +260,43 @@ def _chosen_line(lines: list[str], line: int, notes: list[str]) -> int:
     return first
 
 
+def make_translate(translators: list[Translator]):
+    """The page's (and the /translate endpoint's) function over `translators`.
+
+    It takes the Korean text, then the decoding controls (all defaulted), and returns English,
+    n-best rows, heatmap and notes for each model in turn: the first model's English first.
+    """
+
+    def translate(
+        text: str,
+        decoding: str = DEFAULTS.method,
+        num_beams: float = DEFAULTS.num_beams,
+        length_penalty: float = DEFAULTS.length_penalty,
+        temperature: float = DEFAULTS.temperature,
+        n_best: float = DEFAULTS.n_best,
+        seed: float = DEFAULTS.seed,
+        line: float = 1,
+    ) -> tuple:
+        """Translate Korean text, one sentence per line, with every model."""
+        try:
+            settings = Decoding(
+                decoding,
+                int(num_beams),
+                float(length_penalty),
+                float(temperature),
+                int(n_best),
+                int(seed),
+            )
+        except (TypeError, ValueError) as error:
+            raise gr.Error(str(error)) from None
+        results = [
+            translate_text(translator, text, settings, int(line)) for translator in translators
+        ]
+        return tuple(value for result in results for value in result.outputs())
+
+    return translate
+
+
 def build_demo(translators: list[Translator]) -> gr.Blocks:
     """The page: input and decoding controls on top, one column of results per model."""
     with gr.Blocks(title="Korean → English translation", analytics_enabled=False) as demo:
@@ -265,25 +305,39 @@ def build_demo(translators: list[Translator]) -> gr.Blocks:
             "An RNN encoder-decoder: type Korean (one sentence per line) and press Translate. "
             "The heatmap shows which source tokens each English token attended to."
         )
-        text = gr.Textbox(
-            label="Korean", lines=4, placeholder="오늘 날씨가 정말 좋네요.", elem_id="korean"
-        )
+        inputs = [
+            gr.Textbox(
+                label="Korean", lines=4, placeholder="오늘 날씨가 정말 좋네요.", elem_id="korean"
+            )
+        ]
         with gr.Accordion("Decoding", open=False):
             with gr.Row():
-                method = gr.Radio(list(DECODING_METHODS), value="beam", label="Search")
-                num_beams = gr.Slider(1, MAX_BEAMS, value=5, step=1, label="Beams (num_beams)")
-                length_penalty = gr.Slider(
-                    0.0, 2.0, value=1.0, step=0.1, label="Length penalty (beam)"
-                )
-                temperature = gr.Slider(
-                    0.1, 2.0, value=1.0, step=0.1, label="Temperature (sampling)"
-                )
+                inputs += [
+                    gr.Radio(list(DECODING_METHODS), value=DEFAULTS.method, label="Search"),
+                    gr.Slider(1, MAX_BEAMS, value=DEFAULTS.num_beams, step=1, label="Beams"),
+                    gr.Slider(
+                        0.0,
+                        2.0,
+                        value=DEFAULTS.length_penalty,
+                        step=0.1,
+                        label="Length penalty (beam)",
+                    ),
+                    gr.Slider(
+                        0.1,
+                        2.0,
+                        value=DEFAULTS.temperature,
+                        step=0.1,
+                        label="Temperature (sampling)",
+                    ),
+                ]
             with gr.Row():
-                n_best = gr.Slider(1, MAX_BEAMS, value=5, step=1, label="N-best size")
-                seed = gr.Number(value=0, precision=0, label="Seed (sampling)")
-                line = gr.Number(value=1, precision=0, label="Line to explain (n-best, heatmap)")
+                inputs += [
+                    gr.Slider(1, MAX_BEAMS, value=DEFAULTS.n_best, step=1, label="N-best size"),
+                    gr.Number(value=DEFAULTS.seed, precision=0, label="Seed (sampling)"),
+                    gr.Number(value=1, precision=0, label="Line to explain (n-best, heatmap)"),
+                ]
         button = gr.Button("Translate", variant="primary", elem_id="translate")
-        gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text])
+        gr.Examples(examples=[[example] for example in EXAMPLES], inputs=inputs[:1])
         outputs = []
         with gr.Row():
             for index, translator in enumerate(translators):
@@ -294,7 +348,7 @@ def build_demo(translators: list[Translator]) -> gr.Blocks:
                         gr.Dataframe(
                             headers=NBEST_HEADERS,
                             datatype=["number", "str", "number"],
-                            label="N-best list (score: see the page notes)",
+                            label="N-best list",
                             interactive=False,
                         ),
                         gr.Image(
@@ -302,40 +356,16 @@ def build_demo(translators: list[Translator]) -> gr.Blocks:
                             type="pil",
                             format="png",
                             elem_id=f"heatmap-{index}",
+                            # Without attention the notes say why there is no heatmap.
+                            visible=translator.attention != "none",
                         ),
-                        gr.Markdown(elem_id=f"notes-{index}"),
+                        gr.Markdown(label="Notes", elem_id=f"notes-{index}"),
                     ]
         gr.Markdown(
-            "Scores: beam search shows the model's beam score (log-probability / "
+            "N-best scores: beam search shows the model's beam score (log-probability / "
             "length^length penalty); greedy search and sampling show the log-probability."
         )
-
-        def translate(
-            korean: str,
-            decoding: str = "beam",
-            beams: float = 5,
-            penalty: float = 1.0,
-            heat: float = 1.0,
-            size: float = 5,
-            sampling_seed: float = 0,
-            explained_line: float = 1,
-        ):
-            """Translate Korean text; returns the English, n-best, heatmap and notes per model."""
-            try:
-                settings = Decoding(
-                    decoding, int(beams), float(penalty), float(heat), int(size), int(sampling_seed)
-                )
-            except (TypeError, ValueError) as error:
-                raise gr.Error(str(error)) from None
-            results = [
-                translate_text(translator, korean, settings, int(explained_line))
-                for translator in translators
-            ]
-            return tuple(value for result in results for value in result.outputs())
-
-        inputs = [text, method, num_beams, length_penalty, temperature, n_best, seed, line]
-        button.click(translate, inputs, outputs, api_name="translate")
-        text.submit(translate, inputs, outputs, api_visibility="private")
+        button.click(make_translate(translators), inputs, outputs, api_name="translate")
     return demo
 
 
@@ -369,8 +399,13 @@ def main(argv=None) -> None:
         try:
             translators.append(load_translator(name))
         except OSError as error:
+            # A name that is not a folder here is looked up on the Hub: say so, or the Hub's
+            # error reads as if the folder had been found.
+            where = (
+                "" if Path(name).is_dir() else " (no such folder, so it was looked up on the Hub)"
+            )
             raise SystemExit(
-                f"error: cannot load the model {name!r}: {error}\n"
+                f"error: cannot load the model {name!r}{where}: {error}\n"
                 "Pass --model_dir with the --output_dir of a finished train.py run."
             ) from None
     logger.info("Loaded %s", ", ".join(args.model_dir))

@@ -1,0 +1,490 @@
+"""The Gradio demo (app.py): its functions, its /translate API, the page in a real browser, and
+the Space that push_to_hub.py stages for it.
+
+The models are two tiny LSTMs, one with attention and one without, overfitted in a few seconds to
+six sentence pairs, so that their translations are real English that the tests can name.
+CI (HF_SEQ2SEQ_REQUIRE_DEMO=1) fails instead of skipping where gradio, Selenium or Chromium is
+missing.
+"""
+
+import ast
+import importlib
+import importlib.metadata
+import json
+import os
+import shutil
+import socket
+import textwrap
+
+import pytest
+import torch
+import yaml
+from packaging.requirements import Requirement
+from test_hub import FAKE_TOKEN, RecordingHfApi
+from test_modeling import run_without_package
+
+import push_to_hub
+from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, hub
+from hf_seq2seq_lstm.alignment import translate_with_attention
+from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
+
+REQUIRE_DEMO = os.environ.get("HF_SEQ2SEQ_REQUIRE_DEMO") == "1"
+
+
+def missing(reason: str):
+    """Skip with `reason`; in CI, where everything the demo needs is installed, fail."""
+    if REQUIRE_DEMO:
+        pytest.fail(reason)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def require(module_name: str, reason: str):
+    """`module_name` imported, or `missing(reason)`."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError:
+        missing(reason)
+
+
+gr = require("gradio", "gradio is not installed: pip install -e '.[demo]'")
+import app  # noqa: E402 (needs gradio)
+
+PAIRS = [
+    ("오늘 날씨가 좋네요.", "The weather is nice today."),
+    ("지하철역이 어디예요?", "Where is the subway station?"),
+    ("안녕하세요.", "Hello."),
+    ("감사합니다.", "Thank you."),
+    ("이거 얼마예요?", "How much is this?"),
+    ("배가 고파요.", "I am hungry."),
+]
+MAX_SOURCE_TOKENS = 48
+ARTIFACTS = os.path.join(os.path.dirname(__file__), "artifacts")
+SPACE_ID, MODEL_REPO_ID = "alice/ko-en-demo", "alice/ko-en-lstm"
+
+
+def overfit(tokenizer, attention: str, steps: int = 100) -> Seq2SeqLSTMForConditionalGeneration:
+    """A one-layer LSTM trained on PAIRS until it reproduces them (about a second on a CPU)."""
+    torch.manual_seed(0)
+    config = Seq2SeqLSTMConfig(
+        src_vocab_size=len(tokenizer), tgt_vocab_size=len(tokenizer), embedding_dim=32,
+        hidden_dim=64, num_layers=1, dropout=0.0, attention=attention,
+    )  # fmt: skip
+    model = Seq2SeqLSTMForConditionalGeneration(config)
+    batch = tokenizer(
+        [ko for ko, _ in PAIRS], text_target=[en for _, en in PAIRS], padding=True,
+        return_tensors="pt",
+    )  # fmt: skip
+    batch["labels"][batch["labels"] == tokenizer.pad_token_id] = -100
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(**batch).loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a busy 2-core machine two threads wait on each other ~100x longer
+    than the tiny models take to compute."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def model_dirs(tmp_path_factory):
+    """{attention: folder} for "bahdanau" and "none", saved the plain way (save_pretrained)."""
+    tokenizer = train_bpe_tokenizer(
+        [text for pair in PAIRS for text in pair] * 3, vocab_size=320, min_frequency=1,
+        model_max_length=MAX_SOURCE_TOKENS,
+    )  # fmt: skip
+    folders = {}
+    for attention in ("bahdanau", "none"):
+        folder = tmp_path_factory.mktemp(f"model-{attention}")
+        overfit(tokenizer, attention).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        folders[attention] = folder
+    return folders
+
+
+@pytest.fixture(scope="module")
+def translators(model_dirs):
+    return {attention: app.load_translator(str(folder)) for attention, folder in model_dirs.items()}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(translators):
+    """The side-by-side page (attention first, then none), served on a free local port."""
+    demo = app.build_demo([translators["bahdanau"], translators["none"]])
+    demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
+    )
+    yield demo.local_url
+    demo.close()
+
+
+def test_every_line_is_translated_and_blank_lines_stay_blank(translators):
+    result = app.translate_text(
+        translators["bahdanau"], "오늘 날씨가 좋네요.\n\n  배가 고파요.  ", app.Decoding()
+    )
+    assert result.english.split("\n") == ["The weather is nice today.", "", "I am hungry."]
+    assert result.notes == []
+
+
+@pytest.mark.parametrize("method", app.DECODING_METHODS)
+def test_output_and_heatmap_come_from_the_chosen_decoding(translators, method):
+    translator = translators["bahdanau"]
+    decoding = app.Decoding(method=method, num_beams=3, n_best=3, temperature=0.7, seed=11)
+    result = app.translate_text(translator, "안녕하세요.\n지하철역이 어디예요?", decoding, line=2)
+    torch.manual_seed(11)
+    alignment = translate_with_attention(
+        translator.model, translator.tokenizer, "지하철역이 어디예요?", **decoding.generate_kwargs()
+    )
+    assert result.english.split("\n")[1] == alignment.translation
+    # One row per output token, one column per source token, both axes labelled.
+    heatmap = app.attention_heatmap(translator, "지하철역이 어디예요?", alignment)
+    assert result.heatmap.size == heatmap.size and result.heatmap.tobytes() == heatmap.tobytes()
+    assert alignment.weights.shape == (len(alignment.target_tokens), len(alignment.source_tokens))
+
+
+def test_beam_nbest_lists_the_beams_with_generates_scores_best_first(translators):
+    translator = translators["bahdanau"]
+    decoding = app.Decoding(method="beam", num_beams=4, length_penalty=0.6, n_best=10)
+    rows = app.nbest(translator, "이거 얼마예요?", decoding)
+    assert [row[0] for row in rows] == [1, 2, 3, 4]  # no more hypotheses than beams
+    assert rows[0][1] == "How much is this?"
+    inputs = translator.tokenizer("이거 얼마예요?", return_tensors="pt")
+    output = translator.model.generate(
+        **inputs, num_beams=4, length_penalty=0.6, num_return_sequences=4,
+        output_scores=True, return_dict_in_generate=True,
+    )  # fmt: skip
+    assert [row[2] for row in rows] == pytest.approx(output.sequences_scores.tolist(), abs=1e-4)
+    assert [row[2] for row in rows] == sorted((row[2] for row in rows), reverse=True)
+
+
+def test_greedy_score_is_the_log_probability_of_the_output(translators):
+    translator = translators["none"]
+    model, tokenizer = translator.model, translator.tokenizer
+    ((rank, text, score),) = app.nbest(translator, "감사합니다.", app.Decoding(method="greedy"))
+    assert (rank, text) == (1, "Thank you.")
+    # Scored independently: a teacher-forced pass over the output, token by token.
+    inputs = tokenizer("감사합니다.", return_tensors="pt")
+    output = model.generate(**inputs, num_beams=1, do_sample=False)
+    logits = model(**inputs, decoder_input_ids=output[:, :-1]).logits
+    log_probs = logits.log_softmax(-1).gather(-1, output[:, 1:, None])
+    assert score == pytest.approx(float(log_probs.sum().detach()), abs=1e-3)
+    assert score < 0
+
+
+def test_sampling_is_reproducible_per_seed_and_the_output_is_sample_zero(translators):
+    translator = translators["bahdanau"]
+    hot = app.Decoding(method="sampling", temperature=2.0, n_best=4, seed=3)
+    first = app.translate_text(translator, "배가 고파요.", hot)
+    again = app.translate_text(translator, "배가 고파요.", hot)
+    assert (first.english, first.nbest) == (again.english, again.nbest)
+    assert first.english in [row[1] for row in first.nbest]
+    assert len(first.nbest) == 4
+    assert [row[2] for row in first.nbest] == sorted((row[2] for row in first.nbest), reverse=True)
+    seeds = {app.translate_text(translator, "배가 고파요.", hot).english}
+    for seed in range(4, 12):
+        other = app.Decoding(method="sampling", temperature=2.0, n_best=1, seed=seed)
+        seeds.add(app.translate_text(translator, "배가 고파요.", other).english)
+    assert len(seeds) > 1, "at temperature 2 different seeds must draw different outputs"
+
+
+def test_side_by_side_returns_each_models_column_in_turn(translators):
+    attention, none = translators["bahdanau"], translators["none"]
+    translate = app.make_translate([attention, none])
+    outputs = translate("배가 고파요.\n이거 얼마예요?", "greedy")
+    assert len(outputs) == 8
+    for column, translator in zip((outputs[:4], outputs[4:]), (attention, none), strict=True):
+        alone = app.translate_text(
+            translator, "배가 고파요.\n이거 얼마예요?", app.Decoding("greedy")
+        )
+        assert column[:2] == (alone.english, alone.nbest) and column[3] == "\n\n".join(alone.notes)
+    assert outputs[0] == "I am hungry.\nHow much is this?"
+    assert outputs[2] is not None and outputs[6] is None
+    assert outputs[7] == app.NO_ATTENTION_NOTE
+    with pytest.raises(gr.Error, match="temperature must be above 0"):
+        translate("배가 고파요.", "sampling", temperature=0)
+
+
+def test_a_model_without_attention_says_so_instead_of_a_heatmap(translators):
+    result = app.translate_text(translators["none"], "오늘 날씨가 좋네요.", app.Decoding())
+    assert result.english == "The weather is nice today."
+    assert result.heatmap is None and result.notes == [app.NO_ATTENTION_NOTE]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "  \n\t  \n", "가나다라마" * 1000, "😀🎉 좋아요 👍", "漢字를 읽어요. 韓國語"],
+    ids=["empty", "whitespace", "5000-characters", "emoji", "hanja"],
+)
+def test_bad_inputs_give_a_translation_or_a_clear_message(translators, text):
+    translator = translators["bahdanau"]
+    english, nbest, heatmap, notes = app.translate_text(translator, text, app.Decoding()).outputs()
+    if not text.strip():
+        assert (english, nbest, heatmap, notes) == ("", [], None, app.EMPTY_INPUT_NOTE)
+        return
+    assert english.strip() and "\n" not in english
+    assert nbest[0][1] == english and heatmap is not None
+    if len(text) == 5000:
+        fitted = app.fit_to_model(translator, text)
+        assert len(translator.tokenizer(fitted)["input_ids"]) <= MAX_SOURCE_TOKENS
+        assert text.startswith(fitted) and len(fitted) > MAX_SOURCE_TOKENS // 2
+        assert notes == (
+            f"Line 1 is longer than the model reads ({MAX_SOURCE_TOKENS} tokens): only its "
+            f"first {len(fitted):,} of 5,000 characters were translated."
+        )
+    else:
+        assert notes == ""
+
+
+def test_a_sentence_that_fits_is_never_cut(translators):
+    translator = translators["bahdanau"]
+    tokenizer = translator.tokenizer
+    longest = "가" * 200
+    while len(tokenizer(longest)["input_ids"]) > MAX_SOURCE_TOKENS:
+        longest = longest[:-1]
+    assert app.fit_to_model(translator, longest) == longest
+    assert app.fit_to_model(translator, longest + "가") == longest
+
+
+def test_too_many_lines_and_an_empty_chosen_line_are_explained(translators):
+    text = "\n".join(["안녕하세요."] * (app.MAX_LINES + 5))
+    result = app.translate_text(translators["none"], text, app.Decoding(method="greedy"))
+    assert result.english.split("\n") == ["Hello."] * app.MAX_LINES
+    assert f"Only the first {app.MAX_LINES} of {app.MAX_LINES + 5} lines" in result.notes[0]
+    explained = app.translate_text(
+        translators["none"], "\n감사합니다.", app.Decoding(method="greedy"), line=1
+    )
+    assert explained.nbest == [[1, "Thank you.", explained.nbest[0][2]]]
+    assert "Line 1 has no text: the n-best list and heatmap are for line 2." in explained.notes
+
+
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        ({"method": "beam search"}, "decoding must be one of greedy, beam, sampling"),
+        ({"num_beams": 0}, "between 1 and 10"),
+        ({"n_best": 11}, "between 1 and 10"),
+        ({"temperature": 0.0}, "temperature must be above 0"),
+    ],
+)
+def test_invalid_decoding_settings_are_named(settings, message):
+    with pytest.raises(ValueError, match=message):
+        app.Decoding(**settings)
+
+
+def test_cli_defaults_to_train_output_and_takes_at_most_two_models(capsys):
+    assert app.parse_args([]).model_dir == ["outputs/ko-en-lstm"]
+    assert app.parse_args(["--model_dir", "a", "--model_dir", "b"]).model_dir == ["a", "b"]
+    with pytest.raises(SystemExit):
+        app.parse_args(["--model_dir", "a", "--model_dir", "b", "--model_dir", "c"])
+    assert "at most 2 models" in capsys.readouterr().err
+
+
+def test_a_missing_model_exits_with_a_message_not_a_traceback(tmp_path):
+    with pytest.raises(SystemExit, match="(?s)cannot load the model.*no such folder.*train.py"):
+        app.main(["--model_dir", str(tmp_path / "no-model")])
+
+
+def test_translate_api_takes_korean_first_and_returns_english_first(server, translators, tmp_path):
+    client_module = require("gradio_client", "gradio_client ships with gradio")
+    client = client_module.Client(server, download_files=str(tmp_path), verbose=False)
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert list(api) == ["/translate"]
+    parameters = api["/translate"]["parameters"]
+    assert (parameters[0]["parameter_name"], parameters[0]["component"]) == ("text", "Textbox")
+    assert [parameter["parameter_has_default"] for parameter in parameters] == [False] + [True] * 7
+    assert api["/translate"]["returns"][0]["label"] == "English"
+    answer = client.predict("오늘 날씨가 좋네요.\n감사합니다.", api_name="/translate")
+    english, nbest, heatmap, notes, english_none, _, heatmap_none, notes_none = answer
+    assert english == "The weather is nice today.\nThank you."
+    assert english_none == english  # both models learnt the pairs; only one has attention
+    assert nbest["headers"] == app.NBEST_HEADERS and nbest["data"][0][1] == english.split("\n")[0]
+    assert open(heatmap, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert heatmap_none is None and notes_none == app.NO_ATTENTION_NOTE and notes == ""
+    # Bad input through the API: a message, and the server goes on serving.
+    long_answer = client.predict("가나다라마" * 1000, api_name="/translate")
+    assert "only its first" in long_answer[3]
+    assert client.predict("   ", api_name="/translate")[3] == app.EMPTY_INPUT_NOTE
+    with pytest.raises(Exception, match="Value 50 is greater than maximum value 10") as raised:
+        client.predict("안녕하세요.", "beam", 5, 1.0, 1.0, 50, api_name="/translate")
+    assert "Traceback" not in str(raised.value)
+    assert client.predict("안녕하세요.", api_name="/translate")[0] == "Hello."
+
+
+def browser_paths() -> tuple[str, str]:
+    """Debian's Chromium and its driver, or a skip (a failure in CI) that says how to get them."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        missing("no Chromium/chromedriver installed: apt-get install chromium chromium-driver")
+    return chromium, driver
+
+
+def test_the_page_translates_in_a_headless_browser(server, translators):
+    chromium, driver_path = browser_paths()
+    webdriver = require("selenium.webdriver", "selenium is not installed: pip install -e '.[demo]'")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    # --no-sandbox: Chromium refuses to run as root (CI) with its sandbox.
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.add_argument("--window-size=1400,2000")
+    browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
+    try:
+        browser.get(server)
+        wait = WebDriverWait(browser, 60)
+        korean = wait.until(lambda page: page.find_element(By.CSS_SELECTOR, "#korean textarea"))
+        korean.send_keys("오늘 날씨가 좋네요.")
+        browser.find_element(By.CSS_SELECTOR, "#translate").click()
+        english = wait.until(
+            lambda page: page.find_element(By.CSS_SELECTOR, "#english-0 textarea").get_attribute(
+                "value"
+            )
+        )
+        heatmap = wait.until(
+            lambda page: page.find_element(By.CSS_SELECTOR, "#heatmap-0 img").get_attribute("src")
+        )
+        wait.until(
+            lambda page: page.execute_script(
+                "const img = document.querySelector('#heatmap-0 img');"
+                "return img.complete && img.naturalWidth > 0;"
+            )
+        )
+        english_none = browser.find_element(By.CSS_SELECTOR, "#english-1 textarea").get_attribute(
+            "value"
+        )
+        notes_none = browser.find_element(By.CSS_SELECTOR, "#notes-1").text
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        browser.save_screenshot(os.path.join(ARTIFACTS, "app.png"))
+    finally:
+        browser.quit()
+    assert english == "The weather is nice today."
+    assert english_none == english
+    assert heatmap and "no attention" in notes_none
+
+
+SPACE_CHECK = textwrap.dedent(
+    """
+    import json, socket, sys, urllib.request
+    staged, model_dir = sys.argv[1], sys.argv[2]
+    try:
+        import hf_seq2seq_lstm
+        raise SystemExit("the package must not be importable here")
+    except ImportError:
+        pass
+    sys.path.insert(0, staged)
+    import app
+    print("DEFAULT:" + json.dumps(app.parse_args([]).model_dir))
+    translator = app.load_translator(model_dir)
+    result = app.translate_text(translator, "오늘 날씨가 좋네요.\\n지하철역이 어디예요?", app.Decoding())
+    print("RESULT:" + json.dumps([result.english, result.nbest, result.heatmap.size]))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo = app.build_demo([translator])
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    print("PAGE:" + str(urllib.request.urlopen(demo.local_url).status))
+    demo.close()
+    """
+)
+
+
+def stage_space_dry_run(tmp_path):
+    staged = tmp_path / "space"
+    push_to_hub.main(
+        ["--space", SPACE_ID, "--repo_id", MODEL_REPO_ID, "--dry_run", "--local_dir", str(staged)]
+    )
+    return staged
+
+
+def test_space_folder_holds_exactly_the_space_files_with_bounded_requirements(tmp_path):
+    staged = stage_space_dry_run(tmp_path)
+    assert sorted(path.name for path in staged.iterdir()) == sorted(hub.SPACE_FILES)
+    _, front_matter, body = (staged / "README.md").read_text(encoding="utf-8").split("---\n", 2)
+    metadata = yaml.safe_load(front_matter)
+    assert metadata["sdk"] == "gradio" and metadata["app_file"] == "app.py"
+    assert metadata["sdk_version"] == gr.__version__ and gr.__version__.startswith("6.")
+    assert metadata["models"] == [MODEL_REPO_ID]
+    assert f'Client("{SPACE_ID}").predict("안녕하세요", api_name="/translate")' in body
+    assert (staged / "packages.txt").read_text().split() == ["fonts-nanum"]
+    requirements = [Requirement(line) for line in (staged / "requirements.txt").read_text().split()]
+    assert {r.name for r in requirements} >= {"torch", "transformers", "matplotlib", "pillow"}
+    for requirement in requirements:
+        assert any(spec.operator in ("<", "<=", "==") for spec in requirement.specifier), (
+            requirement
+        )
+        # What is tested here is what the Space may install.
+        installed = importlib.metadata.version(requirement.name)
+        assert requirement.specifier.contains(installed, prereleases=True), (requirement, installed)
+    tree = ast.parse((staged / "app.py").read_text(encoding="utf-8"))
+    defaults = [
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and getattr(node.targets[0], "id", "") == "DEFAULT_MODEL_DIR"
+    ]
+    assert defaults == [MODEL_REPO_ID]
+
+
+@pytest.mark.slow
+def test_the_staged_app_runs_without_the_package_against_a_local_model(
+    tmp_path, model_dirs, translators, hf_home
+):
+    staged = stage_space_dry_run(tmp_path)
+    (tmp_path / "check.py").write_text(SPACE_CHECK)
+    result = run_without_package(
+        str(tmp_path / "check.py"), str(staged), str(model_dirs["bahdanau"]), hf_home=hf_home
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
+    assert json.loads(lines["DEFAULT"]) == [MODEL_REPO_ID]
+    english, nbest, heatmap_size = json.loads(lines["RESULT"])
+    expected = app.translate_text(
+        translators["bahdanau"], "오늘 날씨가 좋네요.\n지하철역이 어디예요?", app.Decoding()
+    )
+    assert english == expected.english == "The weather is nice today.\nWhere is the subway station?"
+    assert nbest == expected.nbest and tuple(heatmap_size) == expected.heatmap.size
+    assert lines["PAGE"] == "200"
+
+
+def test_space_upload_creates_a_gradio_space_and_commits_only_the_space_files(monkeypatch):
+    RecordingHfApi.calls = []
+    monkeypatch.setattr(hub, "HfApi", RecordingHfApi)
+    push_to_hub.main(["--space", SPACE_ID, "--repo_id", MODEL_REPO_ID, "--token", FAKE_TOKEN])
+    calls = dict(RecordingHfApi.calls)
+    assert [name for name, _ in RecordingHfApi.calls] == ["init", "create_repo", "upload_folder"]
+    assert calls["create_repo"] == {
+        "repo_id": SPACE_ID, "private": None, "exist_ok": True, "repo_type": "space",
+        "space_sdk": "gradio",
+    }  # fmt: skip
+    upload = calls["upload_folder"]
+    assert upload["repo_id"] == SPACE_ID and upload["repo_type"] == "space"
+    assert upload["files"] == sorted(hub.SPACE_FILES)
+    assert upload["commit_message"] == "Upload Korean->English demo"
+
+
+def test_space_needs_the_model_repo_it_loads(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        push_to_hub.parse_args(["--space", SPACE_ID, "--dry_run", "--local_dir", str(tmp_path)])
+    assert "--space needs --repo_id" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="invalid repo_id 'not-a-space'"):
+        push_to_hub.main(
+            ["--space", "not-a-space", "--repo_id", MODEL_REPO_ID, "--dry_run", "--local_dir",
+             str(tmp_path / "space")]
+        )  # fmt: skip
+    assert not (tmp_path / "space").exists()
