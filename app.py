@@ -25,6 +25,7 @@ import gradio as gr
 import torch
 from PIL import Image
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 from hf_seq2seq_lstm.alignment import translate_with_attention
 from hf_seq2seq_lstm.plotting import plot_attention
@@ -33,10 +34,11 @@ from hf_seq2seq_lstm.plotting import plot_attention
 DEFAULT_MODEL_DIR = "outputs/ko-en-lstm"
 DECODING_METHODS = ("greedy", "beam", "sampling")
 MAX_MODELS = 2
-# A page of text costs a few seconds per model on a CPU; more lines would block the queue.
+# A line costs up to about a second per model on one CPU core: more would block the queue.
 MAX_LINES = 20
 MAX_BEAMS = 10
 NBEST_HEADERS = ["rank", "translation", "score"]
+TITLE_CHARACTERS = 60
 EXAMPLES = [
     "오늘 날씨가 정말 좋네요.",
     "지하철역이 어디예요?",
@@ -68,9 +70,13 @@ class Translator:
         return self.model.config.attention
 
     @property
-    def max_source_tokens(self) -> int:
-        """The longest source the model reads, as the translation pipeline cuts it."""
-        return self.tokenizer.model_max_length
+    def max_source_tokens(self) -> int | None:
+        """The longest source the model reads, as the translation pipeline cuts it.
+
+        None where the tokenizer was saved without a `model_max_length`.
+        """
+        limit = self.tokenizer.model_max_length
+        return None if limit >= VERY_LARGE_INTEGER else limit
 
 
 @dataclass
@@ -140,6 +146,8 @@ def fit_to_model(translator: Translator, sentence: str) -> str:
     """`sentence`, cut after the last character that fits the model's source length."""
     tokenizer = translator.tokenizer
     limit = translator.max_source_tokens
+    if limit is None:
+        return sentence
     # One token past the limit tells whether the sentence fits, without encoding all of it.
     encoding = tokenizer(
         sentence, truncation=True, max_length=limit + 1, return_offsets_mapping=True
@@ -165,7 +173,7 @@ def nbest(translator: Translator, sentence: str, decoding: Decoding) -> list[lis
     model, tokenizer = translator.model, translator.tokenizer
     inputs = tokenizer(sentence, return_tensors="pt").to(model.device)
     kwargs = {**decoding.generate_kwargs(), "output_scores": True, "return_dict_in_generate": True}
-    if decoding.method == "beam":
+    if kwargs["num_beams"] > 1:  # one beam is greedy search, which reports no beam scores
         returned = min(decoding.n_best, decoding.num_beams)
         with torch.no_grad():
             output = model.generate(**inputs, **kwargs, num_return_sequences=returned)
@@ -193,15 +201,19 @@ def _scored_draw(model, inputs, kwargs: dict, seed: int) -> tuple[torch.Tensor, 
     return output.sequences[0], float(steps[0].sum())
 
 
-def attention_heatmap(translator: Translator, sentence: str, alignment) -> Image.Image:
+def attention_heatmap(sentence: str, alignment) -> Image.Image:
     """The alignment drawn by `plot_attention`, as an image the page can show."""
+    # A long sentence's title would run off the figure; the axes carry every token anyway.
+    title = (
+        sentence if len(sentence) <= TITLE_CHARACTERS else sentence[: TITLE_CHARACTERS - 1] + "…"
+    )
     with tempfile.TemporaryDirectory(prefix="attention-") as scratch:
         path = plot_attention(
             alignment.weights,
             alignment.source_tokens,
             alignment.target_tokens,
             Path(scratch) / "attention.png",
-            title=sentence,
+            title=title,
         )
         with Image.open(path) as image:
             return image.copy()  # in memory: the file goes with the scratch folder
@@ -241,12 +253,14 @@ def translate_text(translator: Translator, text: str, decoding: Decoding, line: 
             translator.model, translator.tokenizer, fitted, **decoding.generate_kwargs()
         )
         english.append(alignment.translation)
+        if not alignment.translation:
+            result.notes.append(f"Line {number}: the model ended its translation at once (empty).")
         if number == chosen:
             result.nbest = nbest(translator, fitted, decoding)
             if alignment.weights is None:
                 result.notes.append(NO_ATTENTION_NOTE)
             else:
-                result.heatmap = attention_heatmap(translator, fitted, alignment)
+                result.heatmap = attention_heatmap(fitted, alignment)
     result.english = "\n".join(english)
     return result
 
@@ -393,7 +407,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     """Load the models, then serve the page until interrupted."""
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # INFO for this script only: the HTTP libraries log every request at INFO.
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logger.setLevel(logging.INFO)
     translators = []
     for name in args.model_dir:
         try:

@@ -8,6 +8,7 @@ missing.
 """
 
 import ast
+import copy
 import importlib
 import importlib.metadata
 import json
@@ -22,6 +23,7 @@ import yaml
 from packaging.requirements import Requirement
 from test_hub import FAKE_TOKEN, RecordingHfApi
 from test_modeling import run_without_package
+from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 import push_to_hub
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, hub
@@ -139,10 +141,12 @@ def test_every_line_is_translated_and_blank_lines_stay_blank(translators):
     assert result.notes == []
 
 
-@pytest.mark.parametrize("method", app.DECODING_METHODS)
-def test_output_and_heatmap_come_from_the_chosen_decoding(translators, method):
+@pytest.mark.parametrize(
+    "method,num_beams", [("greedy", 3), ("beam", 3), ("beam", 1), ("sampling", 3)]
+)
+def test_output_and_heatmap_come_from_the_chosen_decoding(translators, method, num_beams):
     translator = translators["bahdanau"]
-    decoding = app.Decoding(method=method, num_beams=3, n_best=3, temperature=0.7, seed=11)
+    decoding = app.Decoding(method, num_beams, n_best=3, temperature=0.7, seed=11)
     result = app.translate_text(translator, "안녕하세요.\n지하철역이 어디예요?", decoding, line=2)
     torch.manual_seed(11)
     alignment = translate_with_attention(
@@ -150,9 +154,15 @@ def test_output_and_heatmap_come_from_the_chosen_decoding(translators, method):
     )
     assert result.english.split("\n")[1] == alignment.translation
     # One row per output token, one column per source token, both axes labelled.
-    heatmap = app.attention_heatmap(translator, "지하철역이 어디예요?", alignment)
+    heatmap = app.attention_heatmap("지하철역이 어디예요?", alignment)
     assert result.heatmap.size == heatmap.size and result.heatmap.tobytes() == heatmap.tobytes()
     assert alignment.weights.shape == (len(alignment.target_tokens), len(alignment.source_tokens))
+    translations = [row[1] for row in result.nbest]
+    if method == "sampling":  # the draws are sorted by score: sample 0 is one of them
+        assert alignment.translation in translations
+    else:
+        assert translations[0] == alignment.translation
+    assert len(result.nbest) == (1 if method == "greedy" or num_beams == 1 else 3)
 
 
 def test_beam_nbest_lists_the_beams_with_generates_scores_best_first(translators):
@@ -248,6 +258,16 @@ def test_bad_inputs_give_a_translation_or_a_clear_message(translators, text):
         assert notes == ""
 
 
+def test_an_empty_translation_is_explained(translators):
+    mute = copy.deepcopy(translators["none"])
+    with torch.no_grad():
+        mute.model.lm_head.bias[mute.tokenizer.eos_token_id] += 100.0  # </s> first, always
+    result = app.translate_text(mute, "안녕하세요.\n감사합니다.", app.Decoding())
+    assert result.english == "\n"
+    empty = "Line {}: the model ended its translation at once (empty)."
+    assert result.notes == [empty.format(1), app.NO_ATTENTION_NOTE, empty.format(2)]
+
+
 def test_a_sentence_that_fits_is_never_cut(translators):
     translator = translators["bahdanau"]
     tokenizer = translator.tokenizer
@@ -256,6 +276,9 @@ def test_a_sentence_that_fits_is_never_cut(translators):
         longest = longest[:-1]
     assert app.fit_to_model(translator, longest) == longest
     assert app.fit_to_model(translator, longest + "가") == longest
+    unbounded = copy.deepcopy(translator)
+    unbounded.tokenizer.model_max_length = VERY_LARGE_INTEGER  # saved without a limit
+    assert app.fit_to_model(unbounded, longest * 3) == longest * 3
 
 
 def test_too_many_lines_and_an_empty_chosen_line_are_explained(translators):
@@ -407,7 +430,10 @@ SPACE_CHECK = textwrap.dedent(
 def stage_space_dry_run(tmp_path):
     staged = tmp_path / "space"
     push_to_hub.main(
-        ["--space", SPACE_ID, "--repo_id", MODEL_REPO_ID, "--dry_run", "--local_dir", str(staged)]
+        [
+            *("--space", SPACE_ID, "--repo_id", MODEL_REPO_ID, "--license", "Apache-2.0"),
+            *("--dry_run", "--local_dir", str(staged)),
+        ]
     )
     return staged
 
@@ -419,7 +445,7 @@ def test_space_folder_holds_exactly_the_space_files_with_bounded_requirements(tm
     metadata = yaml.safe_load(front_matter)
     assert metadata["sdk"] == "gradio" and metadata["app_file"] == "app.py"
     assert metadata["sdk_version"] == gr.__version__ and gr.__version__.startswith("6.")
-    assert metadata["models"] == [MODEL_REPO_ID]
+    assert metadata["models"] == [MODEL_REPO_ID] and metadata["license"] == "apache-2.0"
     assert f'Client("{SPACE_ID}").predict("안녕하세요", api_name="/translate")' in body
     assert (staged / "packages.txt").read_text().split() == ["fonts-nanum"]
     requirements = [Requirement(line) for line in (staged / "requirements.txt").read_text().split()]
