@@ -28,7 +28,7 @@ python "$here/train.py" \
   --cell_type lstm --attention luong --embedding_dim 512 --hidden_dim 512 --num_layers 2 \
   --tie_word_embeddings --share_embeddings --vocab_size 8000 --dropout 0.3 \
   --label_smoothing 0.1 --learning_rate 2e-3 --num_warmup_steps 300 \
-  --per_device_train_batch_size 64 --num_train_epochs 18 --eval_steps 454 \
+  --per_device_train_batch_size 64 --num_train_epochs 22 --eval_steps 454 \
   --eval_max_samples 400 --eval_num_beams 1 --num_beams 5 \
   --mixed_precision bf16 --logging_steps 50 --seed 1234 \
   "${budget[@]}" "$@"
