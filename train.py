@@ -766,8 +766,9 @@ def training_function(args) -> dict:
     if state.best_bleu < 0:
         save_model(accelerator, model, tokenizer, output_dir)
     accelerator.wait_for_everyone()
-    best = Seq2SeqLSTMForConditionalGeneration.from_pretrained(output_dir)
-    best = accelerator.prepare(best)
+    # Not prepared: the test set is decoded as users decode it (pipeline, CLI), in float32
+    # rather than under the training run's autocast, so their BLEU equals the reported one.
+    best = Seq2SeqLSTMForConditionalGeneration.from_pretrained(output_dir).to(accelerator.device)
     if args.do_predict and "test" in eval_loaders:
         scores, predictions = score_split(
             best, eval_loaders, "test", raw, tokenizer, accelerator, args.num_beams

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+from hf_seq2seq_lstm.cli import load_translator
+from hf_seq2seq_lstm.data import load_parallel_corpus
+
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "koen_cpu.sh"
 
 
@@ -30,6 +33,12 @@ def test_recipe_runs_end_to_end_with_a_tiny_budget(shared_data, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(out, trust_remote_code=True)
     assert model.generation_config.num_beams == 2
     assert model.generate(**tokenizer("안녕하세요", return_tensors="pt")).shape[0] == 1
+    # the recipe trains under bf16 autocast; its test translations are the users' (fp32)
+    test_ko = load_parallel_corpus(
+        {"test": str(shared_data / "koen" / "test.tsv")}, validation_split=0, max_chars=None
+    )["test"]["ko"][:16]
+    translated = [t["translation_text"] for t in load_translator(str(out))(test_ko, batch_size=5)]
+    assert (out / "test_predictions.txt").read_text().splitlines() == translated
 
 
 def test_recipe_refuses_a_missing_data_dir(tmp_path):
