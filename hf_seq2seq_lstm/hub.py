@@ -262,7 +262,7 @@ def make_model_card(
         _architecture_section(config, count_parameters(folder / "model.safetensors")),
         _data_section(records, license),
         _recipe_section(records),
-        _evaluation_section(records.results),
+        _evaluation_section(records.results, records.training_args),
         _usage_section(repo_id),
         _limitations_section(records),
         _images_section(folder),
@@ -867,36 +867,48 @@ def _recipe_section(records: RunRecords) -> str:
     return "## Training recipe\n\n" + _table(rows, ("Setting", "Value")) + f"\n\n{trained_with}"
 
 
-def _evaluation_section(results: dict) -> str:
+def _decoding_name(beams) -> str:
+    return {None: "the saved generation settings", 1: "greedy"}.get(beams, f"beam {beams}")
+
+
+def _split_decoding(prefix: str, results: dict, training_args: dict) -> str:
+    """How train.py decoded a split: validation may be greedy on its first pairs (selection)."""
+    test_beams = results.get("num_beams")
+    if prefix == "eval":
+        beams = training_args.get("eval_num_beams") or test_beams
+        limit = training_args.get("eval_max_samples")
+    else:
+        beams, limit = test_beams, training_args.get("max_predict_samples")
+    return _decoding_name(beams) + (f", first {limit} pairs" if limit else "")
+
+
+def _evaluation_section(results: dict, training_args: dict) -> str:
     rows, signatures = [], []
     for prefix, split in _SPLIT_NAMES.items():
         if results.get(f"{prefix}_bleu") is None:
             continue
         chrf = results.get(f"{prefix}_chrf")
         chrf_text = f"{chrf:.2f}" if chrf is not None else "n/a"
-        rows.append(f"| {split} | {results[f'{prefix}_bleu']:.2f} | {chrf_text} |")
+        decoding = _split_decoding(prefix, results, training_args)
+        rows.append(f"| {split} | {results[f'{prefix}_bleu']:.2f} | {chrf_text} | {decoding} |")
         for metric in ("bleu", "chrf"):
             signature = results.get(f"{prefix}_{metric}_signature")
             if signature:
                 signatures.append(f"{split} {metric}: {signature}")
     if not rows:
         return "## Evaluation\n\nNo evaluation results were recorded for this run."
-    beams = results.get("num_beams")
-    decoding = {None: "the saved generation settings", 1: "greedy search"}.get(
-        beams, f"beam search with {beams} beams"
-    )
     text = [
         "## Evaluation",
         "",
-        f"sacreBLEU scores on held-out data, decoded with {decoding}"
+        "sacreBLEU scores on held-out data"
         + (
             f" (validation: the kept checkpoint, step {results['best_step']}):"
             if results.get("best_step")
             else ":"
         ),
         "",
-        "| Split | BLEU | chrF |",
-        "|---|---|---|",
+        "| Split | BLEU | chrF | Decoding |",
+        "|---|---|---|---|",
         *rows,
     ]
     if signatures:

@@ -111,6 +111,8 @@ def trained_dir(tmp_path_factory):
             "label_smoothing": 0.1,
             "seed": 42,
             "mixed_precision": "no",
+            "eval_num_beams": 1,
+            "eval_max_samples": 400,
         },
     )
     write_json(folder / "all_results.json", RESULTS)
@@ -239,6 +241,9 @@ def test_model_card_metadata_parses_and_carries_metrics_licence_and_recipe(train
     assert "over 5 steps" in body
     assert "`train.tsv` (local data)" in body
     assert RESULTS["test_bleu_signature"] in body
+    # each split's decoding as the run did it: validation greedy on its first pairs (selection)
+    assert "| validation | 3.14 | 20.25 | greedy, first 400 pairs |" in body
+    assert "| test | 2.50 | 18.75 | beam 5 |" in body
     assert f"transformers>={hub.min_transformers_version()}" in body
     assert hub.min_transformers_version() == "5.24"
     assert 'pipeline("translation", model="alice/ko-en-lstm", trust_remote_code=True)' in body
