@@ -125,8 +125,9 @@ def plot_training_curves(history: Sequence[Mapping], path: str | Path) -> Path:
     """Plot loss, BLEU/chrF (evaluation points only) and teacher-forcing ratio over steps as a PNG.
 
     `history` is a list of records such as `{"step": 100, "loss": 2.3,
-    "teacher_forcing_ratio": 0.9}`; records may also carry "eval_loss", "bleu" and "chrf",
-    which are drawn at the steps where they appear. Returns the path written.
+    "teacher_forcing_ratio": 0.9}`; records may also carry "eval_loss", "eval_bleu" and
+    "eval_chrf" (train.py's evaluation records), drawn at the steps where they appear. Returns
+    the path written.
     """
     if not history:
         raise ValueError("history: nothing to plot, the list is empty")
@@ -145,7 +146,7 @@ def plot_training_curves(history: Sequence[Mapping], path: str | Path) -> Path:
         loss_axes.set_ylabel("loss")
         loss_axes.legend()
 
-        for key, label in (("bleu", "BLEU"), ("chrf", "chrF")):
+        for key, label in (("eval_bleu", "BLEU"), ("eval_chrf", "chrF")):
             if series(key)[0]:
                 score_axes.plot(*series(key), marker="o", label=label)
         if score_axes.lines:

@@ -125,7 +125,7 @@ def training_history(with_evaluation: bool) -> list[dict]:
             "teacher_forcing_ratio": 1 - step / 1000,
         }
         if with_evaluation and step % 100 == 0:
-            record.update(bleu=step / 25, chrf=step / 15, eval_loss=record["loss"] + 0.2)
+            record.update(eval_bleu=step / 25, eval_chrf=step / 15, eval_loss=record["loss"] + 0.2)
         history.append(record)
     return history
 
@@ -140,6 +140,19 @@ def test_training_curves_are_written_as_a_png(tmp_path, with_evaluation):
     assert missing_glyph_warnings(records) == []
     assert png_size(written) == (800, 900)
     assert imread(written).std() > 0.05
+
+
+def test_validation_scores_recorded_by_train_py_are_drawn(tmp_path):
+    history = training_history(with_evaluation=True)
+    for record in history:
+        record.pop("eval_loss", None)  # train.py records BLEU and chrF only
+    without_scores = [
+        {key: value for key, value in record.items() if not key.startswith("eval_")}
+        for record in history
+    ]
+    drawn = imread(plotting.plot_training_curves(history, tmp_path / "scores.png"))
+    empty = imread(plotting.plot_training_curves(without_scores, tmp_path / "empty.png"))
+    assert abs(drawn - empty).max() > 0.5  # the score panel has lines, not "no evaluation yet"
 
 
 def test_training_curves_refuse_an_empty_history(tmp_path):
