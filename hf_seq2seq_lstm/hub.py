@@ -13,6 +13,7 @@ Space that loads a published model repository.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import logging
@@ -289,10 +290,8 @@ def stage_repository(
     license = resolve_license(license, records.run_info)
     target = _check_local_dir(local_dir)
     _warn_about_aihub(records)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as scratch:
-        staged = Path(scratch) / "repo"
+    with _staging_folder(target) as staged:
         _write_repository(Path(model_dir), staged, make_model_card(model_dir, license, repo_id))
-        os.replace(staged, target)
     return target
 
 
@@ -396,9 +395,7 @@ def publish(
     license = resolve_license(license, records.run_info)
     target = _check_local_dir(local_dir) if local_dir is not None else None
     _warn_about_aihub(records)
-    scratch_parent = target.parent if target is not None else None
-    with tempfile.TemporaryDirectory(dir=scratch_parent, prefix=".hub-staging.") as scratch:
-        staged = Path(scratch) / "repo"
+    with _staging_folder(target) as staged:
         _write_repository(Path(model_dir), staged, make_model_card(model_dir, license, repo_id))
         commit_url = upload(
             staged,
@@ -408,8 +405,6 @@ def publish(
             revision=revision,
             commit_message=commit_message,
         )
-        if target is not None:
-            os.replace(staged, target)
     return commit_url
 
 
@@ -523,10 +518,8 @@ def stage_space(
     check_repo_id(space_id)
     check_repo_id(model_repo_id)
     target = _check_local_dir(local_dir)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as scratch:
-        staged = Path(scratch) / "space"
+    with _staging_folder(target) as staged:
         _write_space(staged, app_file, space_id, model_repo_id, license)
-        os.replace(staged, target)
     return target
 
 
@@ -559,9 +552,7 @@ def publish_space(
     check_repo_id(model_repo_id)
     token = _require_token(token)
     target = _check_local_dir(local_dir) if local_dir is not None else None
-    scratch_parent = target.parent if target is not None else None
-    with tempfile.TemporaryDirectory(dir=scratch_parent, prefix=".hub-staging.") as scratch:
-        staged = Path(scratch) / "space"
+    with _staging_folder(target) as staged:
         _write_space(staged, app_file, space_id, model_repo_id, license)
         commit_url = upload(
             staged,
@@ -572,9 +563,20 @@ def publish_space(
             commit_message=commit_message,
             repo_type="space",
         )
+    return commit_url
+
+
+@contextlib.contextmanager
+def _staging_folder(target: Path | None):
+    """A scratch folder to write the files into; when the block succeeds it becomes `target`
+    (where one is given) in one rename, so `target` is never left half-written."""
+    with tempfile.TemporaryDirectory(
+        dir=target.parent if target is not None else None, prefix=".hub-staging."
+    ) as scratch:
+        staged = Path(scratch) / "staged"
+        yield staged
         if target is not None:
             os.replace(staged, target)
-    return commit_url
 
 
 def _require_token(token: str | None) -> str:
