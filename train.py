@@ -790,6 +790,8 @@ def training_function(args) -> dict:
         samples = raw["validation"] if "validation" in raw else raw["train"]
         plot_sample_attention(unwrapped, tokenizer, samples["ko"][0], output_dir / "attention.png")
         plot_training_curves(state.history, output_dir / "training_curves.png")
+        # The curves' data, so a figure can be redrawn or compared across runs without rerunning.
+        (output_dir / "log_history.json").write_text(json.dumps(state.history, indent=2))
         (output_dir / "run_info.json").write_text(
             json.dumps(run_info(args, raw, output_dir), indent=2, ensure_ascii=False)
         )

@@ -71,6 +71,10 @@ def test_tiny_run_on_the_shared_corpus_learns_and_loads_in_a_fresh_process(
     assert results["train_steps"] == 40 and results["eval_bleu"] is not None
     for name in ("model.safetensors", "tokenizer.json", "training_curves.png", "attention.png"):
         assert (out / name).is_file(), name
+    log_history = json.loads((out / "log_history.json").read_text())
+    at_checkpoint = train_history(out)
+    assert log_history[: len(at_checkpoint)] == at_checkpoint
+    assert log_history[-1]["step"] == 40 and log_history[-1]["eval_bleu"] == results["eval_bleu"]
     info = json.loads((out / "run_info.json").read_text())
     assert info["data"]["train_pairs"] == 14468 and info["data"]["license"] == "cc-by-sa-4.0"
     assert json.loads((out / "config.json").read_text())["teacher_forcing_ratio"] == 1.0
