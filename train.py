@@ -786,9 +786,8 @@ def training_function(args) -> dict:
             )
 
     if accelerator.is_main_process:
-        unwrapped = accelerator.unwrap_model(best)
         samples = raw["validation"] if "validation" in raw else raw["train"]
-        plot_sample_attention(unwrapped, tokenizer, samples["ko"][0], output_dir / "attention.png")
+        plot_sample_attention(best, tokenizer, samples["ko"][0], output_dir / "attention.png")
         plot_training_curves(state.history, output_dir / "training_curves.png")
         # The curves' data, so a figure can be redrawn or compared across runs without rerunning.
         (output_dir / "log_history.json").write_text(json.dumps(state.history, indent=2))
@@ -796,7 +795,7 @@ def training_function(args) -> dict:
             json.dumps(run_info(args, raw, output_dir), indent=2, ensure_ascii=False)
         )
         (output_dir / "all_results.json").write_text(json.dumps(results, indent=2))
-        print_samples(unwrapped, tokenizer, samples, args.num_beams)
+        print_samples(best, tokenizer, samples, args.num_beams)
     if accelerator.num_processes > 1:  # DDP keeps replicas equal; show it
         digest = weights_digest(accelerator.unwrap_model(model))
         print(
