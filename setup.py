@@ -11,7 +11,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["hf_seq2seq_lstm", "hf_seq2seq_lstm.*"]),
-    package_data={"hf_seq2seq_lstm": ["sample_data/*", "metrics/*/*.py"]},
+    package_data={"hf_seq2seq_lstm": ["sample_data/*", "koen_data/*", "metrics/*/*.py"]},
     install_requires=[
         "torch>=2.1",
         "transformers>=5.24,<6",

@@ -1,6 +1,7 @@
 """Train a Korean->English LSTM/GRU translator with Accelerate.
 
-    python train.py                                   # the built-in sample corpus, a few minutes
+    python train.py                                   # the built-in koen corpus (16k pairs)
+    python train.py --builtin_corpus sample --max_train_steps 20   # a smoke run in seconds
     accelerate launch train.py --train_file ... --validation_file ... --test_file ... --do_predict
 
 Teacher forcing with an optional scheduled-sampling decay, an easy-first curriculum, BLEU/chrF
@@ -27,12 +28,15 @@ import torch
 import transformers
 from accelerate import Accelerator
 from accelerate.utils import set_seed
+from safetensors.torch import load_model as load_model_weights
+from safetensors.torch import save_model as save_model_weights
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, DataCollatorForSeq2Seq, get_scheduler
 
 import hf_seq2seq_lstm
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration
 from hf_seq2seq_lstm.alignment import translate_with_attention
+from hf_seq2seq_lstm.averaging import average_weight_files
 from hf_seq2seq_lstm.configuration_seq2seq_lstm import (
     ATTENTION_TYPES,
     CELL_TYPES,
@@ -40,11 +44,17 @@ from hf_seq2seq_lstm.configuration_seq2seq_lstm import (
     SCHEDULED_SAMPLING_MODES,
 )
 from hf_seq2seq_lstm.cpu_memory import bound_onednn_cache, release_free_memory
-from hf_seq2seq_lstm.data import SAMPLE_CORPUS_LICENSE, load_parallel_corpus
-from hf_seq2seq_lstm.metrics import compute_translation_scores
+from hf_seq2seq_lstm.data import (
+    BUILTIN_CORPORA,
+    DEFAULT_BUILTIN_CORPUS,
+    builtin_corpus_files,
+    builtin_corpus_license,
+    load_parallel_corpus,
+)
+from hf_seq2seq_lstm.metrics import compute_translation_scores, translation_scores_by_group
 from hf_seq2seq_lstm.plotting import plot_attention, plot_training_curves
 from hf_seq2seq_lstm.schedules import SCHEDULES, LengthBucketBatchSampler, teacher_forcing_ratio
-from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
+from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer, with_bpe_dropout
 
 logger = logging.getLogger("train")
 transformers.utils.logging.disable_progress_bar()  # save/load bars would break the training bar
@@ -52,6 +62,8 @@ transformers.utils.logging.disable_progress_bar()  # save/load bars would break 
 DEFAULT_OUTPUT_DIR = "outputs/ko-en-lstm"
 CHECKPOINT_PREFIX = "checkpoint-"
 STATE_FILE = "training_state.json"
+SNAPSHOT_DIR = "averaging"  # the weights of evaluated steps that checkpoint averaging may use
+METRICS_FOR_BEST_MODEL = ("chrf", "bleu", "loss")
 SAMPLE_TRANSLATIONS = 3
 TRIM_EVERY_STEPS = 10  # malloc_trim: keeps RSS near the working set (hf_seq2seq_lstm/cpu_memory.py)
 
@@ -69,6 +81,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     data.add_argument("--test_file", nargs="+", help="test files, scored with --do_predict")
     data.add_argument("--dataset_name", help="a Hub dataset (or a local folder laid out as one)")
     data.add_argument("--dataset_config_name", help="the Hub dataset's configuration")
+    data.add_argument(
+        "--builtin_corpus",
+        choices=tuple(BUILTIN_CORPORA),
+        default=DEFAULT_BUILTIN_CORPUS,
+        help="corpus shipped with the package, used when no --train_file/--dataset_name is given: "
+        "koen (16,468 openly licensed pairs, CC BY-SA 4.0) or sample (474 pairs, for smoke runs)",
+    )
     data.add_argument("--source_column", help="Korean column (default: ko or 원문)")
     data.add_argument("--target_column", help="English column (default: en or 번역문)")
     data.add_argument(
@@ -94,6 +113,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     data.add_argument(
         "--vocab_size", type=int, default=8000, help="joint BPE vocabulary size to train"
     )
+    data.add_argument(
+        "--bpe_dropout",
+        type=float,
+        default=0.0,
+        help="BPE-dropout of the training batches (Provilkov et al. 2020): each merge is skipped "
+        "with this probability, freshly per batch; validation, test and the saved tokenizer stay "
+        "deterministic. Not bit-reproducible (tokenizers draws its own randomness).",
+    )
 
     model = parser.add_argument_group("model (Seq2SeqLSTMConfig fields)")
     defaults = Seq2SeqLSTMConfig()
@@ -105,6 +132,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     model.add_argument("--hidden_dim", type=int, default=defaults.hidden_dim, help="H")
     model.add_argument("--num_layers", type=int, default=defaults.num_layers, help="RNN layers")
     model.add_argument("--dropout", type=float, default=defaults.dropout, help="dropout rate")
+    model.add_argument(
+        "--source_word_dropout",
+        type=float,
+        default=defaults.source_word_dropout,
+        help="probability of zeroing a whole source token embedding in training",
+    )
+    model.add_argument(
+        "--target_word_dropout",
+        type=float,
+        default=defaults.target_word_dropout,
+        help="probability of zeroing a whole decoder-input token embedding in training",
+    )
     model.add_argument(
         "--unidirectional_encoder",
         action="store_true",
@@ -170,6 +209,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     train.add_argument("--output_dir", default=DEFAULT_OUTPUT_DIR, help="where the model goes")
     train.add_argument("--num_train_epochs", type=int, default=20, help="epochs")
     train.add_argument("--max_train_steps", type=int, help="optimizer steps (overrides epochs)")
+    train.add_argument(
+        "--max_train_minutes",
+        type=float,
+        help="stop training after this many minutes of it (resumed runs count their earlier "
+        "minutes), then select, evaluate, test and save as a finished run does",
+    )
     train.add_argument("--per_device_train_batch_size", type=int, default=64, help="sentences")
     train.add_argument("--per_device_eval_batch_size", type=int, default=64, help="sentences")
     train.add_argument("--learning_rate", type=float, default=1e-3, help="Adam learning rate")
@@ -206,9 +251,29 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--max_predict_samples", type=int, help="score at most N test pairs (smoke runs)"
     )
     train.add_argument(
+        "--metric_for_best_model",
+        choices=METRICS_FOR_BEST_MODEL,
+        default="chrf",
+        help="validation score that selects the kept model (loss: teacher-forced, lower is "
+        "better); chrF by default, since BLEU on a few hundred sentences is mostly noise",
+    )
+    train.add_argument(
+        "--average_checkpoints",
+        type=int,
+        default=0,
+        help="average the weights of N evaluated steps into a candidate final model, kept when "
+        "it scores at least as well on validation as the best single step (0: off)",
+    )
+    train.add_argument(
+        "--average_checkpoints_by",
+        choices=("last", "best"),
+        default="last",
+        help="which evaluated steps --average_checkpoints uses: the last N or the best N",
+    )
+    train.add_argument(
         "--early_stopping_patience",
         type=int,
-        help="stop after N evaluations without a better validation BLEU",
+        help="stop after N evaluations without a better --metric_for_best_model",
     )
     train.add_argument(
         "--checkpointing_steps", help="save state every N optimizer steps, or 'epoch'"
@@ -279,6 +344,14 @@ def validate_args(args: argparse.Namespace) -> None:
     for name in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_beams"):
         if getattr(args, name) < 1:
             raise SystemExit(f"error: --{name} must be >= 1")
+    if args.max_train_minutes is not None and not args.max_train_minutes > 0:
+        raise SystemExit(f"error: --max_train_minutes must be > 0, got {args.max_train_minutes}")
+    if not 0.0 <= args.bpe_dropout < 1.0:
+        raise SystemExit(f"error: --bpe_dropout must be in [0, 1), got {args.bpe_dropout}")
+    if args.average_checkpoints < 0 or args.average_checkpoints == 1:
+        raise SystemExit(
+            f"error: --average_checkpoints must be 0 (off) or >= 2, got {args.average_checkpoints}"
+        )
     try:
         model_config(args, vocab_size=args.vocab_size)
     except ValueError as error:
@@ -318,6 +391,8 @@ def model_config(args, vocab_size: int, tokenizer=None) -> Seq2SeqLSTMConfig:
         hidden_dim=args.hidden_dim,
         num_layers=args.num_layers,
         dropout=args.dropout,
+        source_word_dropout=args.source_word_dropout,
+        target_word_dropout=args.target_word_dropout,
         bidirectional_encoder=not args.unidirectional_encoder,
         input_feeding=args.input_feeding,
         tie_word_embeddings=args.tie_word_embeddings,
@@ -333,8 +408,8 @@ def model_config(args, vocab_size: int, tokenizer=None) -> Seq2SeqLSTMConfig:
 
 
 def load_raw_datasets(args) -> datasets.DatasetDict:
-    """`ko`/`en` splits: the given files or Hub dataset, else the built-in sample corpus."""
-    data_files = None
+    """`ko`/`en`/`source` splits: the given files or Hub dataset, else a built-in corpus."""
+    data_files = None if args.dataset_name else builtin_corpus_files(args.builtin_corpus)
     if args.train_file:
         data_files = {"train": args.train_file}
         if args.validation_file:
@@ -406,7 +481,7 @@ def tokenize_datasets(args, raw, tokenizer, accelerator) -> datasets.DatasetDict
     return tokenized
 
 
-def get_dataloaders(args, tokenized, tokenizer, model, accelerator):
+def get_dataloaders(args, raw, tokenized, tokenizer, model, accelerator):
     """Length-bucketed training batches (with the curriculum), length-sorted eval batches."""
     collator = DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100)
     train = tokenized["train"]
@@ -420,9 +495,16 @@ def get_dataloaders(args, tokenized, tokenizer, model, accelerator):
         curriculum_start=args.curriculum_start,
     )
     columns = ["input_ids", "attention_mask", "labels"]
-    train_loader = torch.utils.data.DataLoader(
-        train.select_columns(columns), batch_sampler=sampler, collate_fn=collator
-    )
+    if args.bpe_dropout:  # each batch re-segmented from its text; lengths bucket approximately
+        train_loader = torch.utils.data.DataLoader(
+            train.select_columns(["example_id"]),
+            batch_sampler=sampler,
+            collate_fn=bpe_dropout_collator(args, raw["train"], tokenizer, collator),
+        )
+    else:
+        train_loader = torch.utils.data.DataLoader(
+            train.select_columns(columns), batch_sampler=sampler, collate_fn=collator
+        )
     eval_loaders = {}
     for split in ("validation", "test"):
         if split not in tokenized:
@@ -433,13 +515,35 @@ def get_dataloaders(args, tokenized, tokenizer, model, accelerator):
             dataset = dataset.select(range(min(limit, len(dataset))))
         # Sorted by length: beams of similar length waste little padding. example_id restores
         # the original order afterwards.
-        dataset = dataset.sort("length").select_columns(["example_id", *columns[:2]])
+        dataset = dataset.sort("length").select_columns(["example_id", *columns])
         eval_loaders[split] = torch.utils.data.DataLoader(
             dataset,
             batch_size=args.per_device_eval_batch_size,
-            collate_fn=DataCollatorForSeq2Seq(tokenizer, model=None),
+            collate_fn=DataCollatorForSeq2Seq(tokenizer, model=None, label_pad_token_id=-100),
         )
     return train_loader, sampler, eval_loaders
+
+
+def bpe_dropout_collator(args, raw_train, tokenizer, collator):
+    """Collate training examples (`example_id`s) by tokenizing their text with BPE-dropout."""
+    dropout_tokenizer = with_bpe_dropout(tokenizer, args.bpe_dropout)
+
+    def collate(examples):
+        texts = raw_train[[example["example_id"] for example in examples]]
+        sources = dropout_tokenizer(
+            texts["ko"], truncation=True, max_length=args.max_source_length
+        )["input_ids"]
+        targets = dropout_tokenizer(
+            text_target=texts["en"], truncation=True, max_length=args.max_target_length
+        )["input_ids"]
+        return collator(
+            [
+                {"input_ids": source, "attention_mask": [1] * len(source), "labels": target}
+                for source, target in zip(sources, targets, strict=True)
+            ]
+        )
+
+    return collate
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -469,11 +573,41 @@ def translate_split(model, loader, tokenizer, accelerator, num_beams) -> list[st
 
 
 def score_split(model, loaders, split, raw, tokenizer, accelerator, num_beams):
-    """BLEU/chrF (with sacreBLEU signatures) and the translations of one split."""
+    """BLEU/chrF (with sacreBLEU signatures), teacher-forced loss and translations of a split."""
     predictions = translate_split(model, loaders[split], tokenizer, accelerator, num_beams)
     references = raw[split]["en"][: len(predictions)]  # the first N when a limit applies
     scores = compute_translation_scores(predictions, references)
+    scores["loss"] = split_loss(model, loaders[split], accelerator)
     return scores, predictions
+
+
+@torch.no_grad()
+def split_loss(model, loader, accelerator) -> float:
+    """Mean teacher-forced cross-entropy per target token of a split (label smoothing included)."""
+    model.eval()
+    total, tokens = torch.zeros((), dtype=torch.float64), torch.zeros((), dtype=torch.float64)
+    for batch in loader:
+        count = (batch["labels"] != -100).sum()
+        loss = model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            labels=batch["labels"],
+            return_logits=False,
+        ).loss
+        total += loss.double().cpu() * count.cpu()
+        tokens += count.cpu()
+    model.train()
+    total, tokens = accelerator.reduce(
+        torch.stack([total, tokens]).to(accelerator.device), reduction="sum"
+    ).tolist()
+    return total / max(tokens, 1.0)
+
+
+def is_better(metric: str, score: float, best: float | None) -> bool:
+    """Whether a validation `score` of `metric` beats `best` (None: nothing yet)."""
+    if best is None:
+        return True
+    return score < best if metric == "loss" else score > best
 
 
 # --- checkpoints ----------------------------------------------------------------------------
@@ -486,10 +620,12 @@ class TrainingState:
     step: int = 0  # optimizer steps done
     epoch: int = 0  # current epoch
     batches_in_epoch: int = 0  # sampler batches of the current epoch already consumed
-    best_bleu: float = -1.0
+    best_score: float | None = None  # of --metric_for_best_model; None before an evaluation
     best_scores: dict = dataclasses.field(default_factory=dict)  # validation scores at best
     evaluations_without_improvement: int = 0
     history: list = dataclasses.field(default_factory=list)
+    train_seconds: float = 0.0  # wall time of the training loop so far, across resumes
+    snapshots: list = dataclasses.field(default_factory=list)  # {"step", "score"} for averaging
 
 
 @dataclasses.dataclass
@@ -589,8 +725,13 @@ def run_info(args, raw, model_dir: Path) -> dict:
         )
     except (OSError, subprocess.SubprocessError):
         commit = None
-    sources = args.train_file or ([args.dataset_name] if args.dataset_name else ["built-in"])
-    license_ = args.dataset_license or (SAMPLE_CORPUS_LICENSE if _is_builtin_corpus(args) else None)
+    builtin = _is_builtin_corpus(args)
+    sources = args.train_file or (
+        [args.dataset_name] if args.dataset_name else [f"builtin:{args.builtin_corpus}"]
+    )
+    license_ = args.dataset_license or (
+        builtin_corpus_license(args.builtin_corpus) if builtin else None
+    )
     return {
         "package_version": hf_seq2seq_lstm.__version__,
         "torch_version": torch.__version__,
@@ -693,7 +834,7 @@ def training_function(args) -> dict:
     model.generation_config.num_beams = args.num_beams
     model.generation_config.length_penalty = args.length_penalty
     train_loader, sampler, eval_loaders = get_dataloaders(
-        args, tokenized, tokenizer, model, accelerator
+        args, raw, tokenized, tokenizer, model, accelerator
     )
     logger.info(
         "model: %s parameters, %s",
@@ -761,9 +902,11 @@ def training_function(args) -> dict:
         output_dir=output_dir,
     )
     results = train_loop(run)
+    if args.average_checkpoints:
+        results["averaging"] = average_and_select(run)
 
-    # The selected model: the best validation BLEU, or the last weights when never evaluated.
-    if state.best_bleu < 0:
+    # The selected model: the best validation score, or the last weights when never evaluated.
+    if state.best_score is None:
         save_model(accelerator, model, tokenizer, output_dir)
     accelerator.wait_for_everyone()
     # Not prepared: the test set is decoded as users decode it (pipeline, CLI), in float32
@@ -774,6 +917,20 @@ def training_function(args) -> dict:
             best, eval_loaders, "test", raw, tokenizer, accelerator, args.num_beams
         )
         results.update({f"test_{key}": value for key, value in scores.items()})
+        if "source" in raw["test"].column_names:  # where the model works and where it does not
+            results["test_by_source"] = translation_scores_by_group(
+                predictions,
+                raw["test"]["en"][: len(predictions)],
+                raw["test"]["source"][: len(predictions)],
+            )
+            for source, row in results["test_by_source"].items():
+                logger.info(
+                    "test %-14s %4d pairs  BLEU %5.2f  chrF %5.2f",
+                    source,
+                    row["pairs"],
+                    row["bleu"],
+                    row["chrf"],
+                )
         if accelerator.is_main_process:
             (output_dir / "test_predictions.txt").write_text(
                 "".join(" ".join(line.splitlines()) + "\n" for line in predictions)
@@ -833,6 +990,8 @@ def train_loop(run: Run) -> dict:
         int(args.checkpointing_steps) if (args.checkpointing_steps or "").isdigit() else None
     )
     started, tokens_seen, running_loss, losses_in_window = time.time(), 0, 0.0, 0
+    segment_start, seconds_before = training_clock(), state.train_seconds
+    budget_s = args.max_train_minutes * 60 if args.max_train_minutes else None
     model.train()
     stop = False
     micro_in_step = 0  # checkpoints fall on optimizer steps, so a resume starts at 0
@@ -890,11 +1049,22 @@ def train_loop(run: Run) -> dict:
                 running_loss, losses_in_window = 0.0, 0
             if state.step % TRIM_EVERY_STEPS == 0:
                 release_free_memory()
+            state.train_seconds = seconds_before + training_clock() - segment_start
+            out_of_time = budget_s is not None and state.train_seconds >= budget_s
             if args.scheduled_sampling_unit == "step":
                 ratio = current_teacher_forcing_ratio(args, state, total_steps, epochs)
             if eval_every and state.step % eval_every == 0:
                 stop = evaluate_and_select(run)
-            if checkpoint_every and state.step % checkpoint_every == 0:
+            if out_of_time:
+                logger.info(
+                    "--max_train_minutes %g reached at step %d of %d: finishing the run (resume "
+                    "with a larger budget to continue)",
+                    args.max_train_minutes,
+                    state.step,
+                    total_steps,
+                )
+                stop = True
+            if (checkpoint_every and state.step % checkpoint_every == 0) or out_of_time:
                 save_checkpoint(accelerator, state, output_dir, args.checkpoints_total_limit)
             if state.step >= total_steps or stop:
                 break
@@ -923,8 +1093,13 @@ def train_loop(run: Run) -> dict:
     }
 
 
+def training_clock() -> float:
+    """Seconds on a monotonic clock: what --max_train_minutes is measured with (tests fake it)."""
+    return time.monotonic()
+
+
 def evaluate_and_select(run: Run) -> bool:
-    """Score the validation set; save the model when BLEU improves. True means stop early."""
+    """Score the validation set; save the model when the chosen metric improves. True: stop."""
     args, accelerator, model, state = run.args, run.accelerator, run.model, run.state
     eval_loaders, raw, tokenizer = run.eval_loaders, run.raw, run.tokenizer
     if "validation" not in eval_loaders:
@@ -943,18 +1118,28 @@ def evaluate_and_select(run: Run) -> bool:
         "epoch": state.epoch,
         "eval_bleu": scores["bleu"],
         "eval_chrf": scores["chrf"],
+        "eval_loss": scores["loss"],
         "eval_bleu_signature": scores["bleu_signature"],
         "eval_chrf_signature": scores["chrf_signature"],
     }
     state.history.append(entry)
     logger.info(
-        "step %d: validation BLEU %.2f chrF %.2f", state.step, scores["bleu"], scores["chrf"]
+        "step %d: validation BLEU %.2f chrF %.2f loss %.3f",
+        state.step,
+        scores["bleu"],
+        scores["chrf"],
+        scores["loss"],
     )
     if args.with_tracking:
-        accelerator.log({"eval_bleu": scores["bleu"], "eval_chrf": scores["chrf"]}, step=state.step)
+        accelerator.log(
+            {key: entry[key] for key in ("eval_bleu", "eval_chrf", "eval_loss")}, step=state.step
+        )
     release_free_memory()  # beam search's buffers
-    if scores["bleu"] > state.best_bleu:
-        state.best_bleu = scores["bleu"]
+    score = scores[args.metric_for_best_model]
+    if args.average_checkpoints:
+        keep_snapshot(run, score)
+    if is_better(args.metric_for_best_model, score, state.best_score):
+        state.best_score = score
         state.best_scores = {
             ("best_step" if key == "step" else key): value
             for key, value in entry.items()
@@ -966,9 +1151,89 @@ def evaluate_and_select(run: Run) -> bool:
     state.evaluations_without_improvement += 1
     patience = args.early_stopping_patience
     if patience and state.evaluations_without_improvement >= patience:
-        logger.info("early stopping: %d evaluations without a better BLEU", patience)
+        logger.info(
+            "early stopping: %d evaluations without a better %s",
+            patience,
+            args.metric_for_best_model,
+        )
         return True
     return False
+
+
+def snapshot_file(run: Run, step: int) -> Path:
+    return run.output_dir / SNAPSHOT_DIR / f"step-{step}.safetensors"
+
+
+def keep_snapshot(run: Run, score: float) -> None:
+    """Keep this evaluated step's weights for --average_checkpoints; drop those it displaces."""
+    args, state, accelerator = run.args, run.state, run.accelerator
+    state.snapshots.append({"step": state.step, "score": score})
+    if args.average_checkpoints_by == "last":
+        kept = state.snapshots[-args.average_checkpoints :]
+    else:
+        ranked = sorted(
+            state.snapshots,
+            key=lambda entry: entry["score"],
+            reverse=args.metric_for_best_model != "loss",
+        )
+        kept = sorted(ranked[: args.average_checkpoints], key=lambda entry: entry["step"])
+    if accelerator.is_main_process:
+        path = snapshot_file(run, state.step)
+        path.parent.mkdir(exist_ok=True)
+        if state.snapshots[-1] in kept:
+            partial = path.with_name(f".partial-{path.name}")
+            save_model_weights(accelerator.unwrap_model(run.model), str(partial))
+            os.replace(partial, path)
+        for entry in state.snapshots:
+            if entry not in kept:
+                snapshot_file(run, entry["step"]).unlink(missing_ok=True)
+    state.snapshots = kept
+    accelerator.wait_for_everyone()
+
+
+def average_and_select(run: Run) -> dict:
+    """Average the kept snapshots' weights; keep the average as the model if it scores at least
+    as well on validation as the best single step. Returns what was averaged and its scores."""
+    args, state, accelerator = run.args, run.state, run.accelerator
+    files = [snapshot_file(run, entry["step"]) for entry in state.snapshots]
+    files = [path for path in files if path.is_file()]
+    if len(files) < 2:
+        logger.info("checkpoint averaging skipped: %d evaluated step(s) kept", len(files))
+        return {"steps": [], "kept": False}
+    averaged = run.output_dir / SNAPSHOT_DIR / "averaged.safetensors"
+    if accelerator.is_main_process:
+        average_weight_files(files, averaged)
+    accelerator.wait_for_everyone()
+    load_model_weights(accelerator.unwrap_model(run.model), str(averaged))
+    scores, _ = score_split(
+        run.model,
+        run.eval_loaders,
+        "validation",
+        run.raw,
+        run.tokenizer,
+        accelerator,
+        args.eval_num_beams or args.num_beams,
+    )
+    metric = args.metric_for_best_model
+    kept = not is_better(metric, state.best_score, scores[metric])
+    steps = [int(path.stem.split("-")[1]) for path in files]
+    logger.info(
+        "average of steps %s: validation %s %.3f vs the best step's %.3f: %s",
+        steps,
+        metric,
+        scores[metric],
+        state.best_score,
+        "kept" if kept else "not kept",
+    )
+    if kept:
+        state.best_score = scores[metric]
+        state.best_scores = {
+            "best_step": state.step,
+            "averaged_steps": steps,
+            **{f"eval_{key}": value for key, value in scores.items()},
+        }
+        save_model(accelerator, run.model, run.tokenizer, run.output_dir)
+    return {"steps": steps, "kept": kept, **{f"eval_{key}": value for key, value in scores.items()}}
 
 
 def print_samples(model, tokenizer, validation, num_beams) -> None:

@@ -3,7 +3,13 @@
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
-from .data import SAMPLE_CORPUS_LICENSE, load_parallel_corpus, sample_corpus_dir
+from .data import (
+    BUILTIN_CORPORA,
+    builtin_corpus_dir,
+    builtin_corpus_files,
+    builtin_corpus_license,
+    load_parallel_corpus,
+)
 from .modeling_seq2seq_lstm import (
     RNNDecoderState,
     Seq2SeqLSTMForConditionalGeneration,
@@ -21,12 +27,14 @@ AutoModelForSeq2SeqLM.register(
 )
 
 __all__ = [
-    "SAMPLE_CORPUS_LICENSE",
+    "BUILTIN_CORPORA",
     "RNNDecoderState",
     "Seq2SeqLSTMConfig",
     "Seq2SeqLSTMForConditionalGeneration",
     "Seq2SeqLSTMModel",
+    "builtin_corpus_dir",
+    "builtin_corpus_files",
+    "builtin_corpus_license",
     "load_parallel_corpus",
-    "sample_corpus_dir",
     "train_bpe_tokenizer",
 ]

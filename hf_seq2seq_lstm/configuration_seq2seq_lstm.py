@@ -23,8 +23,9 @@ def _check_positive_int(name, value):
 
 
 def _check_fraction(name, value, *, inclusive_one=True):
-    upper_ok = value <= 1.0 if inclusive_one else value < 1.0
-    if not isinstance(value, (int, float)) or not (0.0 <= value and upper_ok):
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    upper_ok = is_number and (value <= 1.0 if inclusive_one else value < 1.0)
+    if not (is_number and 0.0 <= value and upper_ok):
         bound = "[0, 1]" if inclusive_one else "[0, 1)"
         raise ValueError(f"{name} must be a number in {bound}, got {value!r}")
 
@@ -45,6 +46,9 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
             encoder gives each direction `hidden_dim // 2`, so that outputs are `hidden_dim` wide.
         num_layers (`int`): RNN layers in the encoder and in the decoder.
         dropout (`float`): dropout on embeddings, between RNN layers and before the output layer.
+        source_word_dropout, target_word_dropout (`float`): in training, the probability that a
+            whole source / decoder-input token embedding is zeroed (word dropout, Sennrich &
+            Zhang 2019); the kept ones are scaled by 1 / (1 - p). Inactive in evaluation.
         bidirectional_encoder (`bool`): read the source in both directions.
         input_feeding (`bool`): feed the previous step's output vector into the next decoder step
             (Luong et al. 2015). It forces a step-by-step decoder loop in training.
@@ -87,6 +91,8 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
         hidden_dim=512,
         num_layers=2,
         dropout=0.3,
+        source_word_dropout=0.0,
+        target_word_dropout=0.0,
         bidirectional_encoder=True,
         input_feeding=False,
         tie_word_embeddings=False,
@@ -116,7 +122,20 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
             ("num_layers", num_layers),
         ):
             _check_positive_int(name, value)
-        _check_fraction("dropout", dropout, inclusive_one=False)
+        for name, value in (
+            ("dropout", dropout),
+            ("source_word_dropout", source_word_dropout),
+            ("target_word_dropout", target_word_dropout),
+        ):
+            _check_fraction(name, value, inclusive_one=False)
+        for name, value in (
+            ("bidirectional_encoder", bidirectional_encoder),
+            ("input_feeding", input_feeding),
+            ("tie_word_embeddings", tie_word_embeddings),
+            ("share_embeddings", share_embeddings),
+        ):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false, got {value!r}")
         _check_fraction("teacher_forcing_ratio", teacher_forcing_ratio)
         _check_fraction("label_smoothing", label_smoothing, inclusive_one=False)
         if not isinstance(init_range, (int, float)) or init_range <= 0:
@@ -152,6 +171,8 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
         self.dropout = float(dropout)
+        self.source_word_dropout = float(source_word_dropout)
+        self.target_word_dropout = float(target_word_dropout)
         self.bidirectional_encoder = bidirectional_encoder
         self.input_feeding = input_feeding
         self.share_embeddings = share_embeddings

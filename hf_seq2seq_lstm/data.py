@@ -25,8 +25,11 @@ from datasets.data_files import get_data_patterns, resolve_pattern
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_CORPUS_LICENSE = "CC-BY-4.0"
-SAMPLE_CORPUS_ATTRIBUTION = "hf_seq2seq_lstm authors"
+# The corpora shipped inside the package: name -> (folder, licence of the data).
+# `koen`: 16,468 openly licensed pairs, the default; `sample`: 474 hand-written pairs for tests.
+BUILTIN_CORPORA = {"koen": ("koen_data", "CC-BY-SA-4.0"), "sample": ("sample_data", "CC-BY-4.0")}
+DEFAULT_BUILTIN_CORPUS = "koen"
+BUILTIN_SPLITS = ("train", "validation", "test")
 
 # Header names tried in order when the caller names no column; AI Hub's spreadsheets use 원문/번역문.
 KO_COLUMN_CANDIDATES = ("ko", "원문")
@@ -57,9 +60,25 @@ _CLEANING_FEATURES = datasets.Features(
 _KEEP, _EMPTY, _OVERLONG = 0, 1, 2
 
 
-def sample_corpus_dir() -> Path:
-    """Folder of the built-in sample corpus (`train.tsv`, `validation.tsv`, `test.tsv`)."""
-    return Path(__file__).resolve().parent / "sample_data"
+def builtin_corpus_dir(name: str = DEFAULT_BUILTIN_CORPUS) -> Path:
+    """Folder of a built-in corpus (`train.tsv`, `validation.tsv`, `test.tsv`, README, LICENSE)."""
+    if name not in BUILTIN_CORPORA:
+        raise ValueError(
+            f"unknown built-in corpus {name!r}; choose one of {', '.join(BUILTIN_CORPORA)}"
+        )
+    return Path(__file__).resolve().parent / BUILTIN_CORPORA[name][0]
+
+
+def builtin_corpus_license(name: str = DEFAULT_BUILTIN_CORPUS) -> str:
+    """The licence identifier of a built-in corpus's data (e.g. `CC-BY-SA-4.0`)."""
+    builtin_corpus_dir(name)  # validates the name
+    return BUILTIN_CORPORA[name][1]
+
+
+def builtin_corpus_files(name: str = DEFAULT_BUILTIN_CORPUS) -> dict[str, str]:
+    """`data_files` of a built-in corpus for `load_parallel_corpus`: split -> TSV path."""
+    folder = builtin_corpus_dir(name)
+    return {split: str(folder / f"{split}.tsv") for split in BUILTIN_SPLITS}
 
 
 def load_parallel_corpus(
@@ -100,7 +119,8 @@ def load_parallel_corpus(
     Returns:
         `DatasetDict` of splits with string columns `ko`, `en` and `source` (the original
         `source` column when the data has one, else the file name or dataset name).
-        With neither `data_files` nor `dataset_name`, the built-in sample corpus.
+        With neither `data_files` nor `dataset_name`, the built-in `koen` corpus (pass
+        `builtin_corpus_files("sample")` for the 474-pair sample corpus).
 
     Raises:
         ValueError: a file lacks the columns (the message names the file and the columns it has),
@@ -108,10 +128,7 @@ def load_parallel_corpus(
         FileNotFoundError: a path or glob matches nothing.
     """
     if data_files is None and dataset_name is None:
-        data_files = {
-            split: str(sample_corpus_dir() / f"{split}.tsv")
-            for split in ("train", "validation", "test")
-        }
+        data_files = builtin_corpus_files()
     cache_dir = None if cache_dir is None else str(cache_dir)
 
     if dataset_name is not None:

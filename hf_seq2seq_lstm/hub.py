@@ -697,14 +697,26 @@ def _hub_dataset_id(training_args: dict) -> str | None:
     return name
 
 
+# The card's credit for the built-in koen corpus (hf_seq2seq_lstm/koen_data/README.md has more).
+BUILTIN_KOEN_DESCRIPTION = (
+    f"the {PACKAGE_NAME} built-in `koen` corpus (14,468 training pairs; CC BY-SA 4.0 as a whole): "
+    "Tatoeba (tatoeba.org, CC BY 2.0 FR; per-sentence credits in the package's "
+    "`koen_data/tatoeba_attribution.tsv`), the Korean Parallel Corpora news and JHE pairs (Park, "
+    "Hong & Cha 2016) and their North Korean rewrite (Kim, Hirasawa & Komachi 2020), NTREX-128 "
+    "(Federmann, Kocmi & Xin 2022), Universal Dependencies PUD, and FLORES-200 (NLLB Team 2022) "
+    "in the SIB-200 selection (CC BY-SA 3.0 / 4.0)"
+)
+
+
 def _describe_source(source: str, hub_dataset_id: str | None) -> str:
     """A source as the card shows it: a Hub link, the sample corpus, or a base name only."""
     if source == hub_dataset_id:
         return f"[{source}](https://huggingface.co/datasets/{source}) (Hub dataset)"
     path = Path(source)
-    # train.py records the built-in corpus as "built-in"; older runs named its files.
-    if source == "built-in" or path.parent.name == "sample_data":
+    if source == "builtin:sample":
         return f"the {PACKAGE_NAME} built-in sample corpus of hand-written everyday sentences"
+    if source == "builtin:koen":
+        return BUILTIN_KOEN_DESCRIPTION
     return f"`{path.name}` (local data)"
 
 

@@ -145,6 +145,21 @@ class Seq2SeqLSTMDropout(nn.Dropout):
         return inputs * keep * (1.0 / (1.0 - self.p))
 
 
+class Seq2SeqLSTMWordDropout(nn.Module):
+    """Word dropout: in training, zeroes whole token embeddings (B, ..., E) with probability `p`
+    and scales the kept ones by 1 / (1 - p), one draw per token (Sennrich & Zhang 2019)."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, embeddings):
+        if not self.training or self.p == 0.0:
+            return embeddings
+        keep = torch.rand(embeddings.shape[:-1] + (1,), device=embeddings.device) >= self.p
+        return embeddings * keep * (1.0 / (1.0 - self.p))
+
+
 def _rnn_class(config):
     return nn.LSTM if config.cell_type == "lstm" else nn.GRU
 
@@ -182,6 +197,7 @@ class Seq2SeqLSTMEncoder(nn.Module):
             for index in range(config.num_layers)
         )
         self.dropout = Seq2SeqLSTMDropout(config.dropout)
+        self.word_dropout = Seq2SeqLSTMWordDropout(config.source_word_dropout)
         # The bridge: both directions' final states are concatenated to H, then mixed by a
         # learned layer, since the decoder runs in one direction only.
         self.bridge = None
@@ -203,7 +219,7 @@ class Seq2SeqLSTMEncoder(nn.Module):
             attention_mask = input_ids.ne(self.config.pad_token_id).long()
         lengths = _source_lengths(attention_mask)
         reverse_index = _reverse_within_length_index(lengths, input_ids.shape[1])
-        embedded = self.dropout(self.embed_tokens(input_ids))  # (B, S, E)
+        embedded = self.dropout(self.word_dropout(self.embed_tokens(input_ids)))  # (B, S, E)
         layer_input, layer_outputs, finals = embedded, [], []
         for index, directions in enumerate(self.layers):
             if index > 0:
@@ -339,6 +355,7 @@ class Seq2SeqLSTMDecoder(nn.Module):
             batch_first=True,
         )
         self.dropout = Seq2SeqLSTMDropout(config.dropout)
+        self.word_dropout = Seq2SeqLSTMWordDropout(config.target_word_dropout)
         self.attention = Seq2SeqLSTMAttention(config) if config.attention != "none" else None
         # Output vector = tanh(W_c [context; rnn output]) with attention, the RNN output without.
         self.combine = nn.Linear(2 * hidden, hidden, bias=False) if self.attention else None
@@ -398,7 +415,7 @@ class Seq2SeqLSTMDecoder(nn.Module):
 
     def forward_fused(self, input_ids, state, memory, source_mask):
         """Teacher-forced target (B, T) in one RNN call; same maths as T calls to `step`."""
-        embedded = self.dropout(self.embed_tokens(input_ids))
+        embedded = self.dropout(self.word_dropout(self.embed_tokens(input_ids)))
         rnn_out, rnn_state = self.rnn(embedded, state.rnn_state())
         hidden, cell = rnn_state if self.config.cell_type == "lstm" else (rnn_state, None)
         context = weights = None
@@ -423,7 +440,7 @@ class Seq2SeqLSTMDecoder(nn.Module):
         outputs, all_weights = [], []
         tokens = input_ids[:, 0]
         for t in range(input_ids.shape[1]):
-            embedded = self.dropout(self.embed_tokens(tokens))
+            embedded = self.dropout(self.word_dropout(self.embed_tokens(tokens)))
             output, state, weights = self.step(embedded, state, memory, source_mask)
             outputs.append(output)
             all_weights.append(weights)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from copy import deepcopy
 
 import datasets
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -122,3 +123,20 @@ def _with_byte_tokens(tokenizer: Tokenizer) -> Tokenizer:
     for token in BYTE_TOKENS:
         vocab.setdefault(token, len(vocab))
     return Tokenizer.from_str(json.dumps(state))
+
+
+def with_bpe_dropout(tokenizer: PreTrainedTokenizerFast, dropout: float) -> PreTrainedTokenizerFast:
+    """A copy of a trained BPE `tokenizer` that skips each merge with probability `dropout`.
+
+    BPE-dropout (Provilkov et al. 2020) shows the model many segmentations of the same words; it
+    is for training batches only: the original `tokenizer` stays deterministic for validation,
+    test, inference and saving. The rate is set on the trained model, since `tokenizers` does not
+    keep a dropout given before training. Its randomness is the library's own (not seeded).
+    """
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if tokenizer.backend_tokenizer.model.__class__.__name__ != "BPE":
+        raise ValueError("BPE-dropout needs a BPE tokenizer")
+    copy = deepcopy(tokenizer)
+    copy.backend_tokenizer.model.dropout = dropout or None
+    return copy

@@ -8,9 +8,10 @@ import openpyxl
 import pytest
 
 from hf_seq2seq_lstm.data import (
-    SAMPLE_CORPUS_LICENSE,
+    builtin_corpus_dir,
+    builtin_corpus_files,
+    builtin_corpus_license,
     load_parallel_corpus,
-    sample_corpus_dir,
 )
 
 XLSX_FIXTURE = "aihub-format/1_구어체(1).xlsx"
@@ -289,15 +290,41 @@ def test_held_out_split_keeps_groups_sharing_a_sentence_together(tmp_path):
             assert not set(corpus["train"][side]) & set(corpus["validation"][side])
 
 
-def test_no_arguments_loads_the_built_in_sample_corpus():
-    corpus = load_parallel_corpus()
-    assert set(corpus) == {"train", "validation", "test"}
-    assert sum(len(split) for split in corpus.values()) >= 300
-    assert (sample_corpus_dir() / "train.tsv").is_file()
-    assert SAMPLE_CORPUS_LICENSE == "CC-BY-4.0"
-    assert SAMPLE_CORPUS_LICENSE in (sample_corpus_dir() / "README.md").read_text()
+def test_the_sample_corpus_is_small_leak_free_and_licensed():
+    corpus = load_parallel_corpus(builtin_corpus_files("sample"))
+    assert {name: len(split) for name, split in corpus.items()} == {
+        "train": 403,
+        "validation": 38,
+        "test": 33,
+    }
+    assert builtin_corpus_license("sample") == "CC-BY-4.0"
+    assert "CC-BY-4.0" in (builtin_corpus_dir("sample") / "README.md").read_text()
     for side in ("ko", "en"):
         seen = [set(corpus[split][side]) for split in corpus]
         assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
     assert all(re.search("[가-힣]", ko) for ko in corpus["train"]["ko"])
     assert all(re.search("[A-Za-z]", en) for en in corpus["train"]["en"])
+
+
+def test_no_arguments_loads_the_built_in_koen_corpus_with_its_sources():
+    corpus = load_parallel_corpus()
+    counts = {name: len(split) for name, split in corpus.items()}
+    assert counts == {"train": 14468, "validation": 1000, "test": 1000}
+    assert list(corpus["train"].features) == ["ko", "en", "source"]
+    assert set(corpus["test"]["source"]) == {
+        "tatoeba", "tatoeba-laser", "koen-news", "nk-news", "jhe", "ntrex128", "ud-pud",
+        "flores200",
+    }  # fmt: skip
+    folder = builtin_corpus_dir()
+    assert builtin_corpus_license() == "CC-BY-SA-4.0"
+    assert "CC-BY-SA-4.0" in (folder / "LICENSE").read_text()
+    attribution = (folder / "tatoeba_attribution.tsv").read_text(encoding="utf-8").splitlines()
+    tatoeba_rows = sum(
+        source.startswith("tatoeba") for split in corpus.values() for source in split["source"]
+    )
+    assert len(attribution) - 1 == tatoeba_rows == 6197
+
+
+def test_an_unknown_builtin_corpus_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="koen, sample"):
+        builtin_corpus_files("aihub")

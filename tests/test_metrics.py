@@ -15,6 +15,7 @@ from hf_seq2seq_lstm.metrics import (
     compute_translation_scores,
     load_metric,
     metric_path,
+    translation_scores_by_group,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -132,3 +133,19 @@ def test_metrics_load_in_a_fresh_offline_process(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout.strip().splitlines()[-1])["bleu"] == pytest.approx(100.0)
+
+
+def test_scores_by_group_add_up_to_the_corpus_and_equal_each_groups_own_scores():
+    predictions = ["the cat sat", "a dog ran", "hello there", "the cat ran", "good night"]
+    references = ["the cat sat down", "the dog ran", "hello there", "a cat ran", "good night all"]
+    groups = ["news", "chat", "chat", "news", "chat"]
+    by_group = translation_scores_by_group(predictions, references, groups)
+    assert list(by_group) == ["news", "chat"]  # first appearance
+    assert sum(row["pairs"] for row in by_group.values()) == len(predictions)
+    news = compute_translation_scores(
+        [predictions[0], predictions[3]], [references[0], references[3]]
+    )
+    assert by_group["news"]["bleu"] == pytest.approx(news["bleu"])
+    assert by_group["news"]["chrf"] == pytest.approx(news["chrf"])
+    with pytest.raises(ValueError, match="one group per prediction"):
+        translation_scores_by_group(predictions, references, groups[:2])

@@ -266,6 +266,10 @@ def test_teacher_forcing_ratio_argument_leaves_the_config_alone():
         ("tie_word_embeddings", True, "embedding_dim == hidden_dim"),
         ("share_embeddings", True, "src_vocab_size == tgt_vocab_size"),
         ("eos_token_id", 99, "eos_token_id"),
+        ("source_word_dropout", 1.0, "[0, 1)"),
+        ("dropout", "0.3", "number"),
+        ("bidirectional_encoder", "false", "true or false"),
+        ("input_feeding", 1, "true or false"),
     ],
 )
 def test_invalid_config_values_name_the_field_and_options(field, value, message):
@@ -578,3 +582,41 @@ def test_loss_without_logits_projects_only_supervised_positions_and_matches_the_
     torch.testing.assert_close(fast.loss, full.loss)
     for parameter, expected in zip(model.parameters(), full_grads, strict=True):
         torch.testing.assert_close(parameter.grad, expected)
+
+
+@pytest.mark.parametrize("cell,attention", [("lstm", "luong"), ("gru", "bahdanau")])
+def test_word_dropout_acts_in_training_only(cell, attention):
+    ids, mask = padded_batch([7, 5, 6], SRC_VOCAB)
+    labels, _ = padded_batch([6, 4, 5], TGT_VOCAB, seed=1)
+    plain = tiny_model(cell_type=cell, attention=attention)
+    dropped = tiny_model(
+        cell_type=cell, attention=attention, source_word_dropout=0.5, target_word_dropout=0.5
+    )
+    assert dropped.state_dict().keys() == plain.state_dict().keys()
+    plain.eval(), dropped.eval()
+    with torch.no_grad():  # evaluation: deterministic and equal to the model without it
+        expected = plain(input_ids=ids, attention_mask=mask, labels=labels).logits
+        for _ in range(2):
+            torch.testing.assert_close(
+                dropped(input_ids=ids, attention_mask=mask, labels=labels).logits, expected
+            )
+    dropped.train()
+    torch.manual_seed(0)
+    first = dropped(input_ids=ids, attention_mask=mask, labels=labels).loss
+    torch.manual_seed(1)
+    second = dropped(input_ids=ids, attention_mask=mask, labels=labels).loss
+    assert first != second  # different tokens dropped per draw
+
+
+def test_word_dropout_zeroes_whole_token_embeddings_and_scales_the_rest():
+    from hf_seq2seq_lstm.modeling_seq2seq_lstm import Seq2SeqLSTMWordDropout
+
+    layer = Seq2SeqLSTMWordDropout(0.3).train()
+    embeddings = torch.rand(64, 50, 8) + 0.5  # no zeros of its own
+    torch.manual_seed(0)
+    out = layer(embeddings)
+    zeroed = (out == 0).all(-1)
+    kept = ~zeroed
+    assert ((out == 0).any(-1) == zeroed).all()  # a token is dropped whole or not at all
+    torch.testing.assert_close(out[kept], embeddings[kept] / 0.7)
+    assert abs(zeroed.float().mean().item() - 0.3) < 0.02

@@ -13,7 +13,7 @@ from transformers import AutoTokenizer
 
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration
 from hf_seq2seq_lstm.alignment import translate_with_attention
-from hf_seq2seq_lstm.data import load_parallel_corpus
+from hf_seq2seq_lstm.data import builtin_corpus_files, load_parallel_corpus
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
 
@@ -24,7 +24,9 @@ SENTENCES = ["오늘 날씨가 정말 좋네요.", "이거 얼마예요?", "내�
 def model_dir(tmp_path_factory):
     """A tiny model and its tokenizer saved the plain way: save_pretrained on each."""
     folder = tmp_path_factory.mktemp("model")
-    tokenizer = train_bpe_tokenizer(load_parallel_corpus()["train"], vocab_size=400)
+    tokenizer = train_bpe_tokenizer(
+        load_parallel_corpus(builtin_corpus_files("sample"))["train"], vocab_size=400
+    )
     torch.manual_seed(0)
     config = Seq2SeqLSTMConfig(
         src_vocab_size=len(tokenizer), tgt_vocab_size=len(tokenizer), embedding_dim=16,

@@ -9,8 +9,8 @@ import unicodedata
 
 import pytest
 
-from hf_seq2seq_lstm.data import load_parallel_corpus
-from hf_seq2seq_lstm.tokenization import BYTE_TOKENS, train_bpe_tokenizer
+from hf_seq2seq_lstm.data import builtin_corpus_files, load_parallel_corpus
+from hf_seq2seq_lstm.tokenization import BYTE_TOKENS, train_bpe_tokenizer, with_bpe_dropout
 
 UNSEEN_TEXTS = [
     "뷁",
@@ -110,7 +110,7 @@ def test_spacing_punctuation_and_digits_survive(koen_tokenizer):
 
 
 def test_trains_from_a_dataset_reading_both_languages():
-    corpus = load_parallel_corpus()  # the built-in sample corpus
+    corpus = load_parallel_corpus(builtin_corpus_files("sample"))
     tokenizer = train_bpe_tokenizer(corpus["train"], vocab_size=1200, min_frequency=2)
     vocab = tokenizer.get_vocab()
     assert len(tokenizer) == 1200
@@ -147,3 +147,22 @@ def test_saved_tokenizer_reloads_offline_in_a_fresh_process(koen_tokenizer, tmp_
     assert reloaded["special"] == [0, 1, 2, 3]
     assert reloaded["ids"] == [koen_tokenizer(s)["input_ids"] for s in samples]
     assert reloaded["decoded"] == [normalise(s) for s in samples]
+
+
+def test_bpe_dropout_varies_segmentation_in_a_copy_and_leaves_the_tokenizer_deterministic(
+    koen_tokenizer, tmp_path
+):
+    text = "I would like to reserve a table for four people tomorrow evening."
+    deterministic = koen_tokenizer(text)["input_ids"]
+    dropping = with_bpe_dropout(koen_tokenizer, 0.3)
+    segmentations = {tuple(dropping(text)["input_ids"]) for _ in range(20)}
+    assert len(segmentations) > 1
+    for ids in segmentations:  # every segmentation spells the same text
+        assert dropping.decode(ids, skip_special_tokens=True) == text
+        assert len(ids) >= len(deterministic)
+    assert all(koen_tokenizer(text)["input_ids"] == deterministic for _ in range(5))
+    koen_tokenizer.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "tokenizer.json").read_text())
+    assert saved["model"]["dropout"] is None
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        with_bpe_dropout(koen_tokenizer, 1.0)

@@ -18,6 +18,7 @@ from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY = [
+    "--builtin_corpus", "sample",
     "--embedding_dim", "16", "--hidden_dim", "32", "--num_layers", "1", "--dropout", "0.1",
     "--num_beams", "1", "--logging_steps", "1", "--per_device_train_batch_size", "16",
     "--vocab_size", "400", "--num_threads", "1",
@@ -107,7 +108,7 @@ def test_default_data_is_the_builtin_corpus_and_schedules_reach_the_model(tmp_pa
     assert ratios[4] == pytest.approx(1.0 - 0.5 * 4 / 7)
     assert all(a >= b for a, b in zip(ratios, ratios[1:], strict=False))
     info = json.loads((out / "run_info.json").read_text())
-    assert info["data"]["sources"] == ["built-in"] and info["data"]["license"] == "cc-by-4.0"
+    assert info["data"]["sources"] == ["builtin:sample"] and info["data"]["license"] == "cc-by-4.0"
     config = json.loads((out / "config.json").read_text())
     assert config["teacher_forcing_ratio"] == 1.0  # inference value, not the schedule's
 
@@ -197,6 +198,12 @@ def test_two_process_ddp_on_cpu_completes_with_identical_weights_on_both_ranks(t
         (["--checkpointing_steps", "often"], "checkpointing_steps"),
         (["--tie_word_embeddings"], "embedding_dim == hidden_dim"),
         (["--push_to_hub"], "hub_model_id"),
+        (["--max_train_minutes", "0"], "--max_train_minutes"),
+        (["--bpe_dropout", "1"], "--bpe_dropout"),
+        (["--average_checkpoints", "1"], "--average_checkpoints"),
+        (["--metric_for_best_model", "rouge"], None),
+        (["--builtin_corpus", "aihub"], None),
+        (["--source_word_dropout", "1.0"], "source_word_dropout"),
     ],
 )
 def test_bad_arguments_fail_before_any_work(arguments, message, capsys, tmp_path):

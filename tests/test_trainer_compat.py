@@ -6,13 +6,14 @@ from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTraining
 from hf_seq2seq_lstm import (
     Seq2SeqLSTMConfig,
     Seq2SeqLSTMForConditionalGeneration,
+    builtin_corpus_files,
     load_parallel_corpus,
     train_bpe_tokenizer,
 )
 
 
 def test_seq2seq_trainer_trains_and_evaluates_with_generate(tmp_path):
-    corpus = load_parallel_corpus()
+    corpus = load_parallel_corpus(builtin_corpus_files("sample"))
     tokenizer = train_bpe_tokenizer(corpus["train"], vocab_size=400)
 
     def encode(batch):

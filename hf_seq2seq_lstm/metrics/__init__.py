@@ -49,3 +49,28 @@ def compute_translation_scores(
         "bleu_signature": bleu["signature"],
         "chrf_signature": chrf["signature"],
     }
+
+
+def translation_scores_by_group(
+    predictions: list[str], references: list[str], groups: list[str]
+) -> dict[str, dict]:
+    """BLEU and chrF per group (e.g. per `source` column value), in order of first appearance.
+
+    Returns `{group: {"pairs": int, "bleu": float, "chrf": float}}`; the pairs add up to
+    `len(predictions)`.
+    """
+    if not len(predictions) == len(references) == len(groups):
+        raise ValueError(
+            f"need one reference and one group per prediction, got {len(predictions)} "
+            f"predictions, {len(references)} references and {len(groups)} groups"
+        )
+    members: dict[str, list[int]] = {}
+    for index, group in enumerate(groups):
+        members.setdefault(group, []).append(index)
+    by_group = {}
+    for group, indices in members.items():
+        scores = compute_translation_scores(
+            [predictions[i] for i in indices], [references[i] for i in indices]
+        )
+        by_group[group] = {"pairs": len(indices), "bleu": scores["bleu"], "chrf": scores["chrf"]}
+    return by_group
