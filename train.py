@@ -54,7 +54,12 @@ from hf_seq2seq_lstm.data import (
 from hf_seq2seq_lstm.metrics import compute_translation_scores, translation_scores_by_group
 from hf_seq2seq_lstm.plotting import plot_attention, plot_training_curves
 from hf_seq2seq_lstm.schedules import SCHEDULES, LengthBucketBatchSampler, teacher_forcing_ratio
-from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer, with_bpe_dropout
+from hf_seq2seq_lstm.tokenization import (
+    BYTE_TOKENS,
+    SPECIAL_TOKENS,
+    train_bpe_tokenizer,
+    with_bpe_dropout,
+)
 
 logger = logging.getLogger("train")
 transformers.utils.logging.disable_progress_bar()  # save/load bars would break the training bar
@@ -62,8 +67,25 @@ transformers.utils.logging.disable_progress_bar()  # save/load bars would break 
 DEFAULT_OUTPUT_DIR = "outputs/ko-en-lstm"
 CHECKPOINT_PREFIX = "checkpoint-"
 STATE_FILE = "training_state.json"
+CHECKPOINT_TOKENIZER_DIR = "tokenizer"  # a resumed run keeps its token ids
 SNAPSHOT_DIR = "averaging"  # the weights of evaluated steps that checkpoint averaging may use
 METRICS_FOR_BEST_MODEL = ("chrf", "bleu", "loss")
+# Numeric flags and their valid ranges, checked before any work (None means unset).
+AT_LEAST_ONE_FLAGS = (
+    "num_train_epochs", "max_train_steps", "per_device_train_batch_size",
+    "per_device_eval_batch_size", "gradient_accumulation_steps", "num_beams", "eval_steps",
+    "eval_num_beams", "eval_max_samples", "max_predict_samples", "early_stopping_patience",
+    "checkpoints_total_limit", "logging_steps", "preprocessing_num_workers", "num_threads",
+    "max_source_length", "max_target_length",
+)  # fmt: skip
+NON_NEGATIVE_FLAGS = ("weight_decay", "num_warmup_steps", "max_grad_norm", "seed")
+# Everything a run writes into --output_dir: what --overwrite_output_dir removes.
+RUN_OUTPUT_PATTERNS = (
+    "checkpoint-*", ".partial-*", SNAPSHOT_DIR, "*.safetensors", "config.json",
+    "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+    "*_seq2seq_lstm.py", "training_args.json", "all_results.json", "run_info.json",
+    "log_history.json", "test_predictions.txt", "*.png",
+)  # fmt: skip
 SAMPLE_TRANSLATIONS = 3
 TRIM_EVERY_STEPS = 10  # malloc_trim: keeps RSS near the working set (hf_seq2seq_lstm/cpu_memory.py)
 
@@ -72,7 +94,10 @@ TRIM_EVERY_STEPS = 10  # malloc_trim: keeps RSS near the working set (hf_seq2seq
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,  # every flag shows its default
+    )
     data = parser.add_argument_group("data")
     data.add_argument(
         "--train_file", nargs="+", help="training files (AI Hub xlsx/json, csv/tsv, x.ko+x.en)"
@@ -88,8 +113,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="corpus shipped with the package, used when no --train_file/--dataset_name is given: "
         "koen (16,468 openly licensed pairs, CC BY-SA 4.0) or sample (474 pairs, for smoke runs)",
     )
-    data.add_argument("--source_column", help="Korean column (default: ko or 원문)")
-    data.add_argument("--target_column", help="English column (default: en or 번역문)")
+    data.add_argument("--source_column", help="name of the Korean column (unset: ko, else 원문)")
+    data.add_argument("--target_column", help="name of the English column (unset: en, else 번역문)")
     data.add_argument(
         "--dataset_license",
         help="licence of the training data, recorded for the model card (e.g. cc-by-sa-4.0)",
@@ -124,14 +149,42 @@ def parse_args(argv=None) -> argparse.Namespace:
 
     model = parser.add_argument_group("model (Seq2SeqLSTMConfig fields)")
     defaults = Seq2SeqLSTMConfig()
-    model.add_argument("--cell_type", choices=CELL_TYPES, default=defaults.cell_type, help="RNN")
     model.add_argument(
-        "--attention", choices=ATTENTION_TYPES, default=defaults.attention, help="attention type"
+        "--cell_type",
+        choices=CELL_TYPES,
+        default=defaults.cell_type,
+        help="recurrent cell of encoder and decoder",
     )
-    model.add_argument("--embedding_dim", type=int, default=defaults.embedding_dim, help="E")
-    model.add_argument("--hidden_dim", type=int, default=defaults.hidden_dim, help="H")
-    model.add_argument("--num_layers", type=int, default=defaults.num_layers, help="RNN layers")
-    model.add_argument("--dropout", type=float, default=defaults.dropout, help="dropout rate")
+    model.add_argument(
+        "--attention",
+        choices=ATTENTION_TYPES,
+        default=defaults.attention,
+        help="attention over the encoder outputs (none: context vector only)",
+    )
+    model.add_argument(
+        "--embedding_dim",
+        type=int,
+        default=defaults.embedding_dim,
+        help="size of the token embeddings",
+    )
+    model.add_argument(
+        "--hidden_dim",
+        type=int,
+        default=defaults.hidden_dim,
+        help="decoder state size (a bidirectional encoder gives each direction half)",
+    )
+    model.add_argument(
+        "--num_layers",
+        type=int,
+        default=defaults.num_layers,
+        help="RNN layers in encoder and decoder",
+    )
+    model.add_argument(
+        "--dropout",
+        type=float,
+        default=defaults.dropout,
+        help="dropout on embeddings, between layers and before the output layer",
+    )
     model.add_argument(
         "--source_word_dropout",
         type=float,
@@ -161,9 +214,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--share_embeddings", action="store_true", help="share encoder and decoder embeddings"
     )
     model.add_argument(
-        "--init_scheme", choices=INIT_SCHEMES, default=defaults.init_scheme, help="weight init"
+        "--init_scheme",
+        choices=INIT_SCHEMES,
+        default=defaults.init_scheme,
+        help="weight initialisation (see Seq2SeqLSTMConfig)",
     )
-    model.add_argument("--init_range", type=float, default=defaults.init_range, help="uniform")
+    model.add_argument(
+        "--init_range",
+        type=float,
+        default=defaults.init_range,
+        help="bound of --init_scheme uniform",
+    )
 
     teacher = parser.add_argument_group("teacher forcing and curriculum")
     teacher.add_argument(
@@ -178,9 +239,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         default="none",
         help="decay of the teacher-forcing ratio from --scheduled_sampling_start to _end",
     )
-    teacher.add_argument("--scheduled_sampling_start", type=float, default=1.0, help="ratio at 0")
-    teacher.add_argument("--scheduled_sampling_end", type=float, default=0.75, help="final ratio")
-    teacher.add_argument("--scheduled_sampling_k", type=float, help="schedule constant k")
+    teacher.add_argument(
+        "--scheduled_sampling_start", type=float, default=1.0, help="ratio at the first step"
+    )
+    teacher.add_argument(
+        "--scheduled_sampling_end", type=float, default=0.75, help="ratio at the last step"
+    )
+    teacher.add_argument(
+        "--scheduled_sampling_k",
+        type=float,
+        help="constant k of the exponential and inverse_sigmoid schedules",
+    )
     teacher.add_argument(
         "--scheduled_sampling_unit",
         choices=("step", "epoch"),
@@ -206,8 +275,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
 
     train = parser.add_argument_group("training")
-    train.add_argument("--output_dir", default=DEFAULT_OUTPUT_DIR, help="where the model goes")
-    train.add_argument("--num_train_epochs", type=int, default=20, help="epochs")
+    train.add_argument(
+        "--output_dir",
+        default=DEFAULT_OUTPUT_DIR,
+        help="folder of the trained model, its run records and checkpoints",
+    )
+    train.add_argument(
+        "--num_train_epochs", type=int, default=20, help="passes over the training data"
+    )
     train.add_argument("--max_train_steps", type=int, help="optimizer steps (overrides epochs)")
     train.add_argument(
         "--max_train_minutes",
@@ -215,8 +290,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="stop training after this many minutes of it (resumed runs count their earlier "
         "minutes), then select, evaluate, test and save as a finished run does",
     )
-    train.add_argument("--per_device_train_batch_size", type=int, default=64, help="sentences")
-    train.add_argument("--per_device_eval_batch_size", type=int, default=64, help="sentences")
+    train.add_argument(
+        "--per_device_train_batch_size", type=int, default=64, help="training sentences per batch"
+    )
+    train.add_argument(
+        "--per_device_eval_batch_size", type=int, default=64, help="sentences per decoding batch"
+    )
     train.add_argument("--learning_rate", type=float, default=1e-3, help="Adam learning rate")
     train.add_argument("--weight_decay", type=float, default=0.0, help="AdamW weight decay")
     train.add_argument(
@@ -225,12 +304,31 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=[s.value for s in transformers.SchedulerType],
         help="transformers learning-rate schedule",
     )
-    train.add_argument("--num_warmup_steps", type=int, default=0, help="warm-up steps")
-    train.add_argument("--gradient_accumulation_steps", type=int, default=1, help="accumulate")
-    train.add_argument("--max_grad_norm", type=float, default=1.0, help="gradient clipping")
-    train.add_argument("--label_smoothing", type=float, default=0.0, help="loss smoothing")
     train.add_argument(
-        "--mixed_precision", choices=("no", "bf16", "fp16"), help="default: accelerate config"
+        "--num_warmup_steps",
+        type=int,
+        default=0,
+        help="optimizer steps of linear learning-rate warm-up",
+    )
+    train.add_argument(
+        "--gradient_accumulation_steps",
+        type=int,
+        default=1,
+        help="micro-batches accumulated into one optimizer step",
+    )
+    train.add_argument(
+        "--max_grad_norm",
+        type=float,
+        default=1.0,
+        help="clip gradients to this global norm (0: off)",
+    )
+    train.add_argument(
+        "--label_smoothing", type=float, default=0.0, help="label smoothing of the training loss"
+    )
+    train.add_argument(
+        "--mixed_precision",
+        choices=("no", "bf16", "fp16"),
+        help="autocast precision (unset: the accelerate config's; bf16 needs a CPU or GPU that computes it)",
     )
     train.add_argument("--seed", type=int, default=1234, help="seed of everything random")
     train.add_argument("--num_threads", type=int, help="torch threads per process")
@@ -280,15 +378,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     train.add_argument("--checkpoints_total_limit", type=int, help="keep the newest N")
     train.add_argument(
-        "--resume_from_checkpoint", help="a checkpoint folder, or 'latest' in --output_dir"
+        "--resume_from_checkpoint",
+        help="a checkpoint folder, or 'latest': the newest intact checkpoint in --output_dir",
+    )
+    train.add_argument(
+        "--overwrite_output_dir",
+        action="store_true",
+        help="replace a previous run in --output_dir (its files only); without it such a "
+        "folder is refused",
     )
     train.add_argument("--do_predict", action="store_true", help="score --test_file at the end")
-    train.add_argument("--with_tracking", action="store_true", help="log to --report_to")
+    train.add_argument(
+        "--with_tracking", action="store_true", help="log metrics to the trackers of --report_to"
+    )
     train.add_argument("--report_to", default="all", help="accelerate trackers (tensorboard…)")
     train.add_argument("--logging_steps", type=int, default=10, help="log loss every N steps")
     train.add_argument("--push_to_hub", action="store_true", help="publish at the end")
     train.add_argument("--hub_model_id", help="user/name of the Hub repository")
-    train.add_argument("--hub_token", help="Hub token (default: HF_TOKEN or the saved login)")
+    train.add_argument(
+        "--hub_token", help="Hub token for --push_to_hub (unset: HF_TOKEN or the saved login)"
+    )
     args = parser.parse_args(argv)
     validate_args(args)
     return args
@@ -341,9 +450,23 @@ def validate_args(args: argparse.Namespace) -> None:
         raise SystemExit("error: --checkpointing_steps must be an integer or 'epoch'")
     if args.push_to_hub and not args.hub_model_id:
         raise SystemExit("error: --push_to_hub needs --hub_model_id")
-    for name in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_beams"):
-        if getattr(args, name) < 1:
-            raise SystemExit(f"error: --{name} must be >= 1")
+    for name in AT_LEAST_ONE_FLAGS:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise SystemExit(f"error: --{name} must be >= 1, got {value}")
+    for name in NON_NEGATIVE_FLAGS:
+        if getattr(args, name) < 0:
+            raise SystemExit(f"error: --{name} must be >= 0, got {getattr(args, name)}")
+    if not args.learning_rate > 0:
+        raise SystemExit(f"error: --learning_rate must be > 0, got {args.learning_rate}")
+    if args.checkpointing_steps not in (None, "epoch") and int(args.checkpointing_steps) < 1:
+        raise SystemExit("error: --checkpointing_steps must be >= 1 or 'epoch'")
+    reserved = len(SPECIAL_TOKENS) + len(BYTE_TOKENS)
+    if not args.tokenizer_name and args.vocab_size <= reserved:
+        raise SystemExit(
+            f"error: --vocab_size must exceed {reserved} (the special and byte tokens), "
+            f"got {args.vocab_size}"
+        )
     if args.max_train_minutes is not None and not args.max_train_minutes > 0:
         raise SystemExit(f"error: --max_train_minutes must be > 0, got {args.max_train_minutes}")
     if not 0.0 <= args.bpe_dropout < 1.0:
@@ -428,6 +551,15 @@ def load_raw_datasets(args) -> datasets.DatasetDict:
     )
 
 
+def data_fingerprint(dataset: datasets.Dataset) -> str:
+    """sha256 of the Korean and English text of a split, read batch by batch."""
+    digest = hashlib.sha256()
+    for batch in dataset.select_columns(["ko", "en"]).iter(batch_size=10_000):
+        for ko, en in zip(batch["ko"], batch["en"], strict=True):
+            digest.update(f"{ko}\t{en}\n".encode())
+    return digest.hexdigest()
+
+
 def get_tokenizer(args, raw: datasets.DatasetDict):
     """The tokenizer of --tokenizer_name, else a joint BPE trained on the training split."""
     if args.tokenizer_name:
@@ -470,6 +602,11 @@ def tokenize_datasets(args, raw, tokenizer, accelerator) -> datasets.DatasetDict
         train = tokenized["train"]
         kept = train.filter(short_enough, batched=True, num_proc=args.preprocessing_num_workers)
     dropped = len(train) - len(kept)
+    if not len(kept):
+        raise SystemExit(
+            f"error: every training pair is longer than --max_source_length "
+            f"{args.max_source_length} or --max_target_length {args.max_target_length} tokens"
+        )
     if dropped:
         logger.info(
             "dropped %d training pairs longer than %d source / %d target tokens",
@@ -626,6 +763,7 @@ class TrainingState:
     history: list = dataclasses.field(default_factory=list)
     train_seconds: float = 0.0  # wall time of the training loop so far, across resumes
     snapshots: list = dataclasses.field(default_factory=list)  # {"step", "score"} for averaging
+    data_fingerprint: str | None = None  # `datasets` fingerprint of the training split
 
 
 @dataclasses.dataclass
@@ -649,7 +787,7 @@ class Run:
 
 
 def checkpoint_dirs(output_dir: Path) -> list[Path]:
-    """Complete checkpoints, oldest first (partial ones are never named checkpoint-*)."""
+    """Checkpoints with a state file, oldest first (partial ones are never named checkpoint-*)."""
     found = [
         path
         for path in output_dir.glob(f"{CHECKPOINT_PREFIX}*")
@@ -658,8 +796,35 @@ def checkpoint_dirs(output_dir: Path) -> list[Path]:
     return sorted(found, key=lambda path: int(path.name[len(CHECKPOINT_PREFIX) :]))
 
 
-def save_checkpoint(accelerator, state: TrainingState, output_dir: Path, total_limit):
-    """Write `checkpoint-<step>` atomically: into a temporary folder, then one rename."""
+def file_digests(folder: Path) -> dict:
+    """{relative path: [size, sha256]} of every file under `folder` but the state file."""
+    digests = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != STATE_FILE:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            digests[str(path.relative_to(folder))] = [path.stat().st_size, digest]
+    return digests
+
+
+def damaged_checkpoint_file(checkpoint: Path) -> str | None:
+    """The first file of `checkpoint` that is missing or differs from its manifest, else None."""
+    try:
+        manifest = json.loads((checkpoint / STATE_FILE).read_text())["files"]
+    except (OSError, ValueError, KeyError):
+        return str(checkpoint / STATE_FILE)
+    for name, (size, digest) in manifest.items():
+        path = checkpoint / name
+        if not path.is_file() or path.stat().st_size != size:
+            return str(path)
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            return str(path)
+    return None
+
+
+def save_checkpoint(run: "Run") -> None:
+    """Write `checkpoint-<step>` atomically (a temporary folder, then one rename): accelerate's
+    state, the tokenizer, and a state file whose manifest lets a resume verify every file."""
+    accelerator, state, output_dir = run.accelerator, run.state, run.output_dir
     final = output_dir / f"{CHECKPOINT_PREFIX}{state.step}"
     partial = output_dir / f".partial-{CHECKPOINT_PREFIX}{state.step}"
     if accelerator.is_main_process and partial.exists():
@@ -668,29 +833,80 @@ def save_checkpoint(accelerator, state: TrainingState, output_dir: Path, total_l
     accelerator.save_state(str(partial))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        (partial / STATE_FILE).write_text(json.dumps(dataclasses.asdict(state)))
+        run.tokenizer.save_pretrained(partial / CHECKPOINT_TOKENIZER_DIR)
+        record = {**dataclasses.asdict(state), "files": file_digests(partial)}
+        (partial / STATE_FILE).write_text(json.dumps(record))
         if final.exists():
             shutil.rmtree(final)
         os.replace(partial, final)
-        if total_limit:
-            for old in checkpoint_dirs(output_dir)[:-total_limit]:
+        if run.args.checkpoints_total_limit:
+            for old in checkpoint_dirs(output_dir)[: -run.args.checkpoints_total_limit]:
                 shutil.rmtree(old)
     accelerator.wait_for_everyone()
 
 
+def load_training_state(checkpoint: Path) -> TrainingState:
+    record = json.loads((checkpoint / STATE_FILE).read_text())
+    record.pop("files", None)
+    return TrainingState(**record)
+
+
 def resolve_checkpoint(args) -> Path | None:
+    """The checkpoint to resume from, verified against its manifest.
+
+    `latest` falls back to the newest intact checkpoint and says which ones it skipped; a named
+    checkpoint that is damaged is refused with the damaged file's path.
+    """
     if not args.resume_from_checkpoint:
         return None
     if args.resume_from_checkpoint == "latest":
         found = checkpoint_dirs(Path(args.output_dir))
-        if not found:
-            logger.info("no checkpoint in %s: starting from scratch", args.output_dir)
-            return None
-        return found[-1]
+        for checkpoint in reversed(found):
+            damaged = damaged_checkpoint_file(checkpoint)
+            if damaged is None:
+                return checkpoint
+            logger.warning("skipping %s: %s is damaged or missing", checkpoint, damaged)
+        logger.info("no intact checkpoint in %s: starting from scratch", args.output_dir)
+        return None
     path = Path(args.resume_from_checkpoint)
     if not (path / STATE_FILE).is_file():
         raise SystemExit(f"error: {path} is not a complete checkpoint (no {STATE_FILE})")
+    damaged = damaged_checkpoint_file(path)
+    if damaged is not None:
+        raise SystemExit(
+            f"error: checkpoint {path} is damaged: {damaged} is missing, truncated or altered"
+        )
     return path
+
+
+def check_output_dir(args) -> None:
+    """Refuse to mix a new run with a finished or started one in --output_dir, unless resuming
+    from it or --overwrite_output_dir (which removes the old run's files, and only those)."""
+    output_dir = Path(args.output_dir)
+    if not output_dir.is_dir():
+        return
+    old_run = sorted(
+        path.name for pattern in RUN_OUTPUT_PATTERNS for path in output_dir.glob(pattern)
+    )
+    if not old_run:
+        return
+    resuming_here = args.resume_from_checkpoint == "latest" or (
+        args.resume_from_checkpoint
+        and Path(args.resume_from_checkpoint).resolve().parent == output_dir.resolve()
+    )
+    if resuming_here and checkpoint_dirs(output_dir):
+        return
+    if not args.overwrite_output_dir:
+        raise SystemExit(
+            f"error: --output_dir {output_dir} already holds a training run "
+            f"({', '.join(old_run[:3])}{', ...' if len(old_run) > 3 else ''}); pass "
+            "--overwrite_output_dir to replace it, --resume_from_checkpoint latest to continue "
+            "it, or another --output_dir"
+        )
+    for name in old_run:
+        path = output_dir / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    logger.info("--overwrite_output_dir: removed the previous run's %d files", len(old_run))
 
 
 # --- outputs --------------------------------------------------------------------------------
@@ -820,12 +1036,18 @@ def training_function(args) -> dict:
     set_seed(args.seed)
     output_dir = Path(args.output_dir)
     if accelerator.is_main_process:
+        check_output_dir(args)
         output_dir.mkdir(parents=True, exist_ok=True)
     accelerator.wait_for_everyone()
+    checkpoint = resolve_checkpoint(args)
 
     raw = load_raw_datasets(args)
     logger.info("data: %s", {split: len(dataset) for split, dataset in raw.items()})
-    tokenizer = get_tokenizer(args, raw)
+    if checkpoint is not None and (checkpoint / CHECKPOINT_TOKENIZER_DIR).is_dir():
+        # The restored embeddings belong to these ids: never retrain BPE on a resume.
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint / CHECKPOINT_TOKENIZER_DIR)
+    else:
+        tokenizer = get_tokenizer(args, raw)
     tokenized = tokenize_datasets(args, raw, tokenizer, accelerator)
 
     config = model_config(args, vocab_size=len(tokenizer), tokenizer=tokenizer)
@@ -875,12 +1097,20 @@ def training_function(args) -> dict:
             },
         )
 
-    state = TrainingState()
-    checkpoint = resolve_checkpoint(args)
+    state = TrainingState(data_fingerprint=data_fingerprint(raw["train"]))
     if checkpoint is not None:
-        accelerator.load_state(str(checkpoint))
-        state = TrainingState(**json.loads((checkpoint / STATE_FILE).read_text()))
+        try:
+            accelerator.load_state(str(checkpoint))
+        except Exception as error:  # a library error that would not name the checkpoint
+            raise SystemExit(f"error: cannot load checkpoint {checkpoint}: {error}") from None
+        state = load_training_state(checkpoint)
         logger.info("resumed from %s at step %d", checkpoint, state.step)
+        if state.data_fingerprint != data_fingerprint(raw["train"]):
+            logger.warning(
+                "the training data differ from the data %s was trained on; its tokenizer is "
+                "kept, so every token id keeps its meaning",
+                checkpoint,
+            )
 
     if accelerator.is_main_process:
         (output_dir / "training_args.json").write_text(json.dumps(recorded_args(args), indent=2))
@@ -978,7 +1208,7 @@ def train_loop(run: Run) -> dict:
         run.sampler,
         run.train_loader,
     )
-    total_steps, epochs, output_dir = run.total_steps, run.epochs, run.output_dir
+    total_steps, epochs = run.total_steps, run.epochs
     progress = tqdm(
         total=total_steps,
         initial=state.step,
@@ -1065,7 +1295,7 @@ def train_loop(run: Run) -> dict:
                 )
                 stop = True
             if (checkpoint_every and state.step % checkpoint_every == 0) or out_of_time:
-                save_checkpoint(accelerator, state, output_dir, args.checkpoints_total_limit)
+                save_checkpoint(run)
             if state.step >= total_steps or stop:
                 break
         else:  # the epoch ran out
@@ -1074,7 +1304,7 @@ def train_loop(run: Run) -> dict:
             if not eval_every:
                 stop = evaluate_and_select(run)
             if args.checkpointing_steps == "epoch":
-                save_checkpoint(accelerator, state, output_dir, args.checkpoints_total_limit)
+                save_checkpoint(run)
     progress.close()
     evaluated_steps = [entry["step"] for entry in state.history if "eval_bleu" in entry]
     if not evaluated_steps or evaluated_steps[-1] != state.step:  # score the last steps too

@@ -8,7 +8,9 @@ Shapes use B = batch, S = source length, T = target length, H = hidden_dim, E = 
 L = num_layers, V = target vocabulary.
 """
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -676,6 +678,12 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         }
         super().save_pretrained(save_directory, *args, **kwargs)
         custom_object_save(Seq2SeqLSTMTranslationPipeline, save_directory)
+        # transformers writes the weights through a private temporary file (mode 0600): give
+        # them the permissions every other file of the folder has, those of the user's umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        for path in Path(save_directory).glob("*.safetensors*"):
+            os.chmod(path, 0o666 & ~umask)
 
     @torch.no_grad()
     def generate(self, inputs=None, generation_config=None, **kwargs):

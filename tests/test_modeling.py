@@ -620,3 +620,14 @@ def test_word_dropout_zeroes_whole_token_embeddings_and_scales_the_rest():
     assert ((out == 0).any(-1) == zeroed).all()  # a token is dropped whole or not at all
     torch.testing.assert_close(out[kept], embeddings[kept] / 0.7)
     assert abs(zeroed.float().mean().item() - 0.3) < 0.02
+
+
+def test_saved_weights_get_the_permissions_of_the_users_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        tiny_model().save_pretrained(tmp_path / "model")
+    finally:
+        os.umask(previous)
+    modes = {path.name: path.stat().st_mode & 0o777 for path in (tmp_path / "model").iterdir()}
+    assert modes["model.safetensors"] == 0o644
+    assert set(modes.values()) == {0o644}

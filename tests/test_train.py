@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -204,6 +205,16 @@ def test_two_process_ddp_on_cpu_completes_with_identical_weights_on_both_ranks(t
         (["--metric_for_best_model", "rouge"], None),
         (["--builtin_corpus", "aihub"], None),
         (["--source_word_dropout", "1.0"], "source_word_dropout"),
+        (["--num_train_epochs", "0"], "--num_train_epochs"),
+        (["--max_train_steps", "0"], "--max_train_steps"),
+        (["--logging_steps", "0"], "--logging_steps"),
+        (["--checkpointing_steps", "0"], "--checkpointing_steps"),
+        (["--eval_num_beams", "0"], "--eval_num_beams"),
+        (["--learning_rate", "-0.001"], "--learning_rate"),
+        (["--vocab_size", "100"], "--vocab_size"),
+        (["--max_source_length", "0"], "--max_source_length"),
+        (["--num_warmup_steps", "-1"], "--num_warmup_steps"),
+        (["--per_device_eval_batch_size", "0"], "--per_device_eval_batch_size"),
     ],
 )
 def test_bad_arguments_fail_before_any_work(arguments, message, capsys, tmp_path):
@@ -215,3 +226,16 @@ def test_bad_arguments_fail_before_any_work(arguments, message, capsys, tmp_path
     else:
         assert "invalid choice" in text
     assert not (tmp_path / "never").exists()
+
+
+def test_help_describes_every_flag_with_its_default(capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--help"])
+    text = capsys.readouterr().out
+    entries = re.split(r"\n  (?=-)", text.split("options:", 1)[1])
+    flags = [entry for entry in entries if entry.startswith("--")]
+    assert len(flags) > 60
+    for entry in flags:
+        description = " ".join(entry.split()[2:])
+        assert "(default:" in entry or entry.startswith("--help"), entry
+        assert len(description.split("(default:")[0].split()) >= 3, entry  # words, not "E"
