@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import datasets
@@ -31,6 +32,7 @@ from accelerate.utils import set_seed
 from safetensors.torch import load_model as load_model_weights
 from safetensors.torch import save_model as save_model_weights
 from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 from transformers import AutoTokenizer, DataCollatorForSeq2Seq, get_scheduler
 
 import hf_seq2seq_lstm
@@ -63,6 +65,10 @@ from hf_seq2seq_lstm.tokenization import (
 
 logger = logging.getLogger("train")
 transformers.utils.logging.disable_progress_bar()  # save/load bars would break the training bar
+# pyarrow 25 deprecates an argument that `datasets` still passes when sorting: not ours to fix.
+warnings.filterwarnings("ignore", message="Specifying null_placement", category=FutureWarning)
+# One bar per long stage: datasets' per-split bars only for corpora where a stage takes a while.
+LARGE_CORPUS_PAIRS = 100_000
 
 DEFAULT_OUTPUT_DIR = "outputs/ko-en-lstm"
 CHECKPOINT_PREFIX = "checkpoint-"
@@ -1041,7 +1047,10 @@ def training_function(args) -> dict:
     accelerator.wait_for_everyone()
     checkpoint = resolve_checkpoint(args)
 
+    datasets.disable_progress_bars()
     raw = load_raw_datasets(args)
+    if len(raw["train"]) >= LARGE_CORPUS_PAIRS:
+        datasets.enable_progress_bars()  # tokenizing a large corpus takes minutes: show it
     logger.info("data: %s", {split: len(dataset) for split, dataset in raw.items()})
     if checkpoint is not None and (checkpoint / CHECKPOINT_TOKENIZER_DIR).is_dir():
         # The restored embeddings belong to these ids: never retrain BPE on a resume.
@@ -1131,7 +1140,8 @@ def training_function(args) -> dict:
         epochs=epochs,
         output_dir=output_dir,
     )
-    results = train_loop(run)
+    with logging_redirect_tqdm():  # log lines above the training bar, not glued onto it
+        results = train_loop(run)
     if args.average_checkpoints:
         results["averaging"] = average_and_select(run)
 
@@ -1183,6 +1193,8 @@ def training_function(args) -> dict:
         )
         (output_dir / "all_results.json").write_text(json.dumps(results, indent=2))
         print_samples(best, tokenizer, samples, args.num_beams)
+        summary = {k: v for k, v in results.items() if isinstance(v, (int, float))}
+        print(json.dumps(summary, indent=2))  # once, by the main process
     if accelerator.num_processes > 1:  # DDP keeps replicas equal; show it
         digest = weights_digest(accelerator.unwrap_model(model))
         print(
@@ -1480,10 +1492,7 @@ def print_samples(model, tokenizer, validation, num_beams) -> None:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    results = training_function(args)
-    summary = {k: v for k, v in results.items() if isinstance(v, (int, float)) and v is not None}
-    print(json.dumps(summary, indent=2))
-    return results
+    return training_function(args)
 
 
 if __name__ == "__main__":

@@ -539,7 +539,8 @@ def _clean_split(
         "misaligned text files": misaligned_lines,
     }
     for reason, count in counts.items():
-        logger.info("%s: dropped %d of %d pairs (%s)", split, count, total, reason)
+        if count:
+            logger.info("%s: dropped %d of %d pairs (%s)", split, count, total, reason)
 
     dataset = dataset.select(kept_rows).remove_columns("drop_reason")
     return dataset.flatten_indices(num_proc=num_proc)

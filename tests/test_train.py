@@ -173,6 +173,7 @@ def test_two_process_ddp_on_cpu_completes_with_identical_weights_on_both_ranks(t
     assert len(digests) == 2, result.stdout[-2000:]
     assert digests[0].split()[-1] == digests[1].split()[-1]
     assert "processes 2" in digests[0]
+    assert result.stdout.count('"train_steps"') == 1  # the results, printed once (main process)
     assert (tmp_path / "ddp" / "model.safetensors").is_file()
     # The linear schedule spans the run's 6 optimizer steps, whatever the process count.
     rates = {e["step"]: e["learning_rate"] for e in train_history(tmp_path / "ddp") if "loss" in e}
