@@ -1,0 +1,63 @@
+"""Works like a built-in model: pipeline from objects, transformers 4 output shapes, tokenizer."""
+
+import pytest
+import torch
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, pipeline
+
+from hf_seq2seq_lstm import (
+    Seq2SeqLSTMConfig,
+    Seq2SeqLSTMForConditionalGeneration,
+    Seq2SeqLSTMTranslationPipeline,
+    builtin_corpus_files,
+    load_parallel_corpus,
+    train_bpe_tokenizer,
+)
+
+
+@pytest.fixture(scope="module")
+def sample_corpus():
+    return load_parallel_corpus(builtin_corpus_files("sample"))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, sample_corpus):
+    """A tiny untrained model and its tokenizer, each saved with save_pretrained."""
+    folder = tmp_path_factory.mktemp("model")
+    tokenizer = train_bpe_tokenizer(sample_corpus["train"], vocab_size=400)
+    torch.manual_seed(0)
+    config = Seq2SeqLSTMConfig(
+        src_vocab_size=len(tokenizer), tgt_vocab_size=len(tokenizer), embedding_dim=16,
+        hidden_dim=32, num_layers=1, dropout=0.0,
+    )  # fmt: skip
+    Seq2SeqLSTMForConditionalGeneration(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_and_tokenizer(model_dir):
+    model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
+    return model, AutoTokenizer.from_pretrained(model_dir)
+
+
+def generated_texts(model, tokenizer, sentence, **generate_kwargs):
+    """Every returned sequence of `model.generate` for `sentence`, decoded as the pipeline does."""
+    output = model.generate(**tokenizer(sentence, return_tensors="pt"), **generate_kwargs)
+    return [text.strip() for text in tokenizer.batch_decode(output, skip_special_tokens=True)]
+
+
+def test_pipeline_task_translation_accepts_model_and_tokenizer_objects(
+    model_and_tokenizer, model_dir, sample_corpus, hf_home
+):
+    model, tokenizer = model_and_tokenizer
+    sentences = sample_corpus["test"]["ko"][:2]
+    expected = [generated_texts(model, tokenizer, s, num_beams=2)[0] for s in sentences]
+    translators = {
+        "task from objects": pipeline("translation", model=model, tokenizer=tokenizer),
+        "class from objects": Seq2SeqLSTMTranslationPipeline(model=model, tokenizer=tokenizer),
+        "task from a folder": pipeline("translation", model=str(model_dir), trust_remote_code=True),
+    }
+    assert isinstance(translators["task from objects"], Seq2SeqLSTMTranslationPipeline)
+    for route, translator in translators.items():
+        texts = [item["translation_text"] for item in translator(sentences, num_beams=2)]
+        assert texts == expected, route
