@@ -61,3 +61,29 @@ def test_pipeline_task_translation_accepts_model_and_tokenizer_objects(
     for route, translator in translators.items():
         texts = [item["translation_text"] for item in translator(sentences, num_beams=2)]
         assert texts == expected, route
+
+
+def test_results_are_shaped_as_transformers_4_shaped_them(model_and_tokenizer, sample_corpus):
+    """transformers 4's translation pipeline: a list of dicts per sentence (one per returned
+    sequence), a bare sentence gives its list, and a list of sentences is flattened to one dict
+    per sentence only when each sentence has one result."""
+    model, tokenizer = model_and_tokenizer
+    translator = pipeline("translation", model=model, tokenizer=tokenizer)
+    first, second = sample_corpus["test"]["ko"][:2]
+    beams = dict(num_beams=3, num_return_sequences=2)
+
+    def results(sentence, **generate_kwargs):
+        texts = generated_texts(model, tokenizer, sentence, **generate_kwargs)
+        return [{"translation_text": text} for text in texts]
+
+    assert translator(first, num_beams=3) == results(first, num_beams=3)
+    assert translator(first, **beams) == results(first, **beams)
+    assert len(translator(first, **beams)) == 2
+    assert translator([first, second], num_beams=3) == [
+        *results(first, num_beams=3),
+        *results(second, num_beams=3),
+    ]
+    batched = translator([first, second], batch_size=2, **beams)
+    assert batched == [results(first, **beams), results(second, **beams)]
+    assert translator(" ", **beams) == [{"translation_text": ""}] * 2
+    assert translator(["", first], **beams) == [[{"translation_text": ""}] * 2, batched[0]]
