@@ -31,7 +31,14 @@ class Seq2SeqLSTMTranslationPipeline(Pipeline):
         for index, sentence in enumerate(sentences):
             if not isinstance(sentence, str):
                 raise TypeError(f"input {index} is {type(sentence).__name__}, expected a str")
-        num_return_sequences = kwargs.get("num_return_sequences", 1)
+        # As many results per sentence as generate() returns: this call's setting, else the
+        # pipeline's (given at construction), else the model's (None there means 1).
+        settings = {**self._generate_kwargs, **kwargs}
+        num_return_sequences = (
+            settings.get("num_return_sequences")
+            or self.model.generation_config.num_return_sequences
+            or 1
+        )
         results = [[{"translation_text": ""}] * num_return_sequences for _ in sentences]
         to_translate = [i for i, sentence in enumerate(sentences) if sentence.strip()]
         if to_translate:
@@ -53,6 +60,9 @@ class Seq2SeqLSTMTranslationPipeline(Pipeline):
         return self.tokenizer(sentence, truncation=True, max_length=max_length, return_tensors="pt")
 
     def _forward(self, model_inputs, **generate_kwargs):
+        # The call's generation settings on top of those given at construction, as in the
+        # built-in generating pipelines.
+        generate_kwargs = self._prepare_generate_kwargs(generate_kwargs)
         output_ids = self.model.generate(**model_inputs, **generate_kwargs)
         # (sentences, returned sequences, length): the pipeline unbatches along dim 0, so each
         # sentence must keep its own num_return_sequences rows.

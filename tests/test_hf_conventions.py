@@ -87,3 +87,18 @@ def test_results_are_shaped_as_transformers_4_shaped_them(model_and_tokenizer, s
     assert batched == [results(first, **beams), results(second, **beams)]
     assert translator(" ", **beams) == [{"translation_text": ""}] * 2
     assert translator(["", first], **beams) == [[{"translation_text": ""}] * 2, batched[0]]
+
+
+def test_generation_settings_given_at_construction_apply_to_every_call(
+    model_and_tokenizer, sample_corpus
+):
+    model, tokenizer = model_and_tokenizer
+    sentence = sample_corpus["test"]["ko"][0]
+    translator = pipeline(
+        "translation", model=model, tokenizer=tokenizer, num_beams=3, num_return_sequences=2
+    )
+    beams = generated_texts(model, tokenizer, sentence, num_beams=3, num_return_sequences=2)
+    assert [item["translation_text"] for item in translator(sentence)] == beams
+    assert translator([" "]) == [[{"translation_text": ""}] * 2]
+    (best,) = translator(sentence, num_return_sequences=1)  # the call's setting wins
+    assert best["translation_text"] == beams[0]
