@@ -1,7 +1,11 @@
 """Works like a built-in model: pipeline from objects, transformers 4 output shapes, tokenizer."""
 
+import json
+import textwrap
+
 import pytest
 import torch
+from test_modeling import run_without_package
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, pipeline
 
 from hf_seq2seq_lstm import (
@@ -38,6 +42,41 @@ def model_dir(tmp_path_factory, sample_corpus):
 def model_and_tokenizer(model_dir):
     model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
     return model, AutoTokenizer.from_pretrained(model_dir)
+
+
+# What transformers prints when it asks to run remote code, and when it falls back to a bare config.
+PROMPT_SIGNS = ("[y/N]", "trust_remote_code", "custom code", "to instantiate a model of type")
+
+TOKENIZER_CHECK = textwrap.dedent(
+    """
+    import json, sys
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+    folder, sentence, ways = sys.argv[1], sys.argv[2], sys.argv[3:]
+    loaders = {
+        "fast class": lambda: PreTrainedTokenizerFast.from_pretrained(folder),
+        "auto, trusted": lambda: AutoTokenizer.from_pretrained(folder, trust_remote_code=True),
+        "auto": lambda: AutoTokenizer.from_pretrained(folder),
+    }
+    for way in ways:
+        tokenizer = loaders[way]()
+        fast = isinstance(tokenizer, PreTrainedTokenizerFast)
+        print("RESULT:" + json.dumps([way, fast, tokenizer(sentence)["input_ids"]]))
+    """
+)
+
+
+def load_tokenizer_without_package(model_dir, sentence, *ways, hf_home):
+    """{way: (is a PreTrainedTokenizerFast, input ids of `sentence`)} and everything printed."""
+    script = hf_home / "check_tokenizer.py"
+    script.write_text(TOKENIZER_CHECK)
+    result = run_without_package(str(script), str(model_dir), sentence, *ways, hf_home=hf_home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = {}
+    for line in result.stdout.splitlines():
+        if "RESULT:" in line:  # anywhere: a prompt ends without a newline
+            way, fast, ids = json.loads(line.split("RESULT:", 1)[1])
+            loaded[way] = (fast, ids)
+    return loaded, result.stdout + result.stderr
 
 
 def generated_texts(model, tokenizer, sentence, **generate_kwargs):
@@ -102,3 +141,36 @@ def test_generation_settings_given_at_construction_apply_to_every_call(
     assert translator([" "]) == [[{"translation_text": ""}] * 2]
     (best,) = translator(sentence, num_return_sequences=1)  # the call's setting wins
     assert best["translation_text"] == beams[0]
+
+
+def test_tokenizer_loads_without_remote_code_or_prompt_where_the_package_is_absent(
+    model_and_tokenizer, model_dir, sample_corpus, hf_home
+):
+    _, tokenizer = model_and_tokenizer
+    sentence = sample_corpus["test"]["ko"][0]
+    ways = ("fast class", "auto, trusted")
+    loaded, printed = load_tokenizer_without_package(model_dir, sentence, *ways, hf_home=hf_home)
+    expected = (True, tokenizer(sentence)["input_ids"])
+    assert loaded == dict.fromkeys(ways, expected)
+    assert not [sign for sign in PROMPT_SIGNS if sign in printed], printed[-3000:]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="transformers 5.x AutoTokenizer builds the model config before it reads "
+    "tokenizer_config.json, and config.json's auto_map makes AutoConfig ask to run remote code",
+)
+def test_plain_auto_tokenizer_loads_without_a_prompt_where_the_package_is_absent(
+    model_and_tokenizer, model_dir, sample_corpus, hf_home
+):
+    _, tokenizer = model_and_tokenizer
+    sentence = sample_corpus["test"]["ko"][0]
+    loaded, printed = load_tokenizer_without_package(model_dir, sentence, "auto", hf_home=hf_home)
+    assert loaded == {"auto": (True, tokenizer(sentence)["input_ids"])}
+    assert not [sign for sign in PROMPT_SIGNS if sign in printed], printed[-3000:]
+
+
+def test_plain_auto_tokenizer_asks_nothing_once_the_package_is_imported(model_dir, capfd):
+    AutoTokenizer.from_pretrained(model_dir)
+    printed = "".join(capfd.readouterr())
+    assert not [sign for sign in PROMPT_SIGNS if sign in printed], printed
