@@ -1,9 +1,13 @@
-"""Works like a built-in model: pipeline from objects, transformers 4 output shapes, tokenizer."""
+"""Works like a built-in model: the pipeline from objects, transformers 4 result shapes, a
+tokenizer without remote code, and scores through the offline metrics."""
 
+import importlib.util
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
+import sacrebleu
 import torch
 from test_modeling import run_without_package
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, pipeline
@@ -16,6 +20,9 @@ from hf_seq2seq_lstm import (
     load_parallel_corpus,
     train_bpe_tokenizer,
 )
+from hf_seq2seq_lstm.metrics import compute_translation_scores
+
+SCORE_TSV = Path(__file__).resolve().parents[1] / "recipes" / "score_tsv.py"
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +181,30 @@ def test_plain_auto_tokenizer_asks_nothing_once_the_package_is_imported(model_di
     AutoTokenizer.from_pretrained(model_dir)
     printed = "".join(capfd.readouterr())
     assert not [sign for sign in PROMPT_SIGNS if sign in printed], printed
+
+
+def test_score_tsv_scores_the_pipelines_translations_with_the_offline_metrics(
+    model_and_tokenizer, model_dir, sample_corpus, tmp_path, hf_home, capsys
+):
+    model, tokenizer = model_and_tokenizer
+    sources = sample_corpus["test"]["ko"][:4]
+    translations = [
+        item["translation_text"]
+        for item in pipeline("translation", model=model, tokenizer=tokenizer)(sources, num_beams=2)
+    ]
+    # Two references are the model's own translations: scores strictly between 0 and 100.
+    references = [*translations[:2], *sample_corpus["test"]["en"][2:4]]
+    tsv = tmp_path / "test.tsv"
+    rows = [f"{ko}\t{en}\n" for ko, en in zip(sources, references, strict=True)]
+    tsv.write_text("ko\ten\n" + "".join(rows), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("score_tsv", SCORE_TSV)
+    score_tsv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score_tsv)
+    capsys.readouterr()  # only what main() prints below
+
+    scores = score_tsv.main([str(model_dir), str(tsv), "--num_beams", "2"])
+    assert json.loads(capsys.readouterr().out) == {"sentences": 4, "num_beams": 2, **scores}
+    assert scores == compute_translation_scores(translations, references)
+    assert 0 < scores["bleu"] < 100 and 0 < scores["chrf"] < 100
+    assert scores["bleu"] == pytest.approx(sacrebleu.corpus_bleu(translations, [references]).score)
+    assert scores["chrf"] == pytest.approx(sacrebleu.corpus_chrf(translations, [references]).score)
