@@ -31,14 +31,10 @@ class Seq2SeqLSTMTranslationPipeline(Pipeline):
         for index, sentence in enumerate(sentences):
             if not isinstance(sentence, str):
                 raise TypeError(f"input {index} is {type(sentence).__name__}, expected a str")
-        # As many results per sentence as generate() returns: this call's setting, else the
-        # pipeline's (given at construction), else the model's (None there means 1).
-        settings = {**self._generate_kwargs, **kwargs}
-        num_return_sequences = (
-            settings.get("num_return_sequences")
-            or self.model.generation_config.num_return_sequences
-            or 1
-        )
+        # As many results per sentence as generate() returns: transformers merges this call's
+        # settings, a `generation_config`, those given at construction and the model's.
+        generate_settings = self._get_set_generation_params(self._prepare_generate_kwargs(kwargs))
+        num_return_sequences = generate_settings.get("num_return_sequences") or 1
         results = [[{"translation_text": ""}] * num_return_sequences for _ in sentences]
         to_translate = [i for i, sentence in enumerate(sentences) if sentence.strip()]
         if to_translate:

@@ -10,7 +10,7 @@ import pytest
 import sacrebleu
 import torch
 from test_modeling import run_without_package
-from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, pipeline
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig, pipeline
 
 from hf_seq2seq_lstm import (
     Seq2SeqLSTMConfig,
@@ -148,6 +148,12 @@ def test_generation_settings_given_at_construction_apply_to_every_call(
     assert translator([" "]) == [[{"translation_text": ""}] * 2]
     (best,) = translator(sentence, num_return_sequences=1)  # the call's setting wins
     assert best["translation_text"] == beams[0]
+    # A generation_config replaces the construction settings, as in a direct generate() call.
+    three = generated_texts(model, tokenizer, sentence, num_beams=3, num_return_sequences=3)
+    from_config = translator(
+        ["", sentence], generation_config=GenerationConfig(num_beams=3, num_return_sequences=3)
+    )
+    assert from_config == [[{"translation_text": ""}] * 3, [{"translation_text": t} for t in three]]
 
 
 def test_tokenizer_loads_without_remote_code_or_prompt_where_the_package_is_absent(
