@@ -1,6 +1,6 @@
 """hf_seq2seq_lstm: a Hugging Face-native LSTM/GRU encoder-decoder for Korean->English."""
 
-from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM, pipelines
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from .data import (
@@ -15,6 +15,7 @@ from .modeling_seq2seq_lstm import (
     Seq2SeqLSTMForConditionalGeneration,
     Seq2SeqLSTMModel,
 )
+from .pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from .tokenization import train_bpe_tokenizer
 
 __version__ = "0.1.0"
@@ -25,6 +26,16 @@ AutoModel.register(Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, exist
 AutoModelForSeq2SeqLM.register(
     Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, exist_ok=True
 )
+# `pipeline("translation", model=<model object>, tokenizer=...)`: a folder finds the pipeline
+# through config.json's `custom_pipelines`, an object only through the registry. transformers 5
+# rejects the task name as removed before it reads the registry, so the rejection is lifted.
+pipelines.REMOVED_TASKS.pop("translation", None)
+pipelines.PIPELINE_REGISTRY.register_pipeline(
+    "translation",
+    pipeline_class=Seq2SeqLSTMTranslationPipeline,
+    pt_model=AutoModelForSeq2SeqLM,
+    type="text",
+)
 
 __all__ = [
     "BUILTIN_CORPORA",
@@ -32,6 +43,7 @@ __all__ = [
     "Seq2SeqLSTMConfig",
     "Seq2SeqLSTMForConditionalGeneration",
     "Seq2SeqLSTMModel",
+    "Seq2SeqLSTMTranslationPipeline",
     "builtin_corpus_dir",
     "builtin_corpus_files",
     "builtin_corpus_license",

@@ -11,10 +11,12 @@ from transformers import Pipeline
 class Seq2SeqLSTMTranslationPipeline(Pipeline):
     """Translate sentences: `pipe("안녕하세요")` -> `[{"translation_text": "Hello."}]`.
 
-    A list of sentences gives one dict per sentence (a list of dicts per sentence when
-    `num_return_sequences > 1`). Empty or whitespace-only sentences translate to "" without
-    running the model. Sources longer than `max_source_length` tokens (default: the
-    tokenizer's `model_max_length`) are truncated. Other keyword arguments go to `generate()`.
+    The results are shaped as transformers 4's translation pipeline shaped them: one sentence
+    gives a list of dicts, one per returned sequence; a list of sentences gives one dict per
+    sentence, or one such list per sentence when `num_return_sequences > 1`. Empty or
+    whitespace-only sentences translate to "" without running the model. Sources longer than
+    `max_source_length` tokens (default: the tokenizer's `model_max_length`) are truncated. Other
+    keyword arguments go to `generate()`.
     """
 
     _load_tokenizer = True
@@ -29,18 +31,19 @@ class Seq2SeqLSTMTranslationPipeline(Pipeline):
         for index, sentence in enumerate(sentences):
             if not isinstance(sentence, str):
                 raise TypeError(f"input {index} is {type(sentence).__name__}, expected a str")
-        outputs = [None] * len(sentences)
+        # As many results per sentence as generate() returns: transformers merges this call's
+        # settings, a `generation_config`, those given at construction and the model's.
+        generate_settings = self._get_set_generation_params(self._prepare_generate_kwargs(kwargs))
+        num_return_sequences = generate_settings.get("num_return_sequences") or 1
+        results = [[{"translation_text": ""}] * num_return_sequences for _ in sentences]
         to_translate = [i for i, sentence in enumerate(sentences) if sentence.strip()]
         if to_translate:
             translated = super().__call__([sentences[i] for i in to_translate], **kwargs)
-            for i, result in zip(to_translate, translated, strict=True):
-                outputs[i] = result
-        num_return_sequences = kwargs.get("num_return_sequences", 1)
-        empty = {"translation_text": ""}
-        for i, result in enumerate(outputs):
-            if result is None:
-                outputs[i] = empty if num_return_sequences == 1 else [empty] * num_return_sequences
-        return outputs
+            for i, sentence_results in zip(to_translate, translated, strict=True):
+                results[i] = sentence_results
+        if single:
+            return results[0]
+        return results if num_return_sequences > 1 else [result for (result,) in results]
 
     def _sanitize_parameters(self, max_source_length=None, **generate_kwargs):
         preprocess_params = {}
@@ -53,6 +56,9 @@ class Seq2SeqLSTMTranslationPipeline(Pipeline):
         return self.tokenizer(sentence, truncation=True, max_length=max_length, return_tensors="pt")
 
     def _forward(self, model_inputs, **generate_kwargs):
+        # The call's generation settings on top of those given at construction, as in the
+        # built-in generating pipelines.
+        generate_kwargs = self._prepare_generate_kwargs(generate_kwargs)
         output_ids = self.model.generate(**model_inputs, **generate_kwargs)
         # (sentences, returned sequences, length): the pipeline unbatches along dim 0, so each
         # sentence must keep its own num_return_sequences rows.
@@ -62,5 +68,4 @@ class Seq2SeqLSTMTranslationPipeline(Pipeline):
     def postprocess(self, model_outputs):
         (sequences,) = model_outputs["output_ids"]  # this sentence's returned sequences
         texts = self.tokenizer.batch_decode(sequences, skip_special_tokens=True)
-        results = [{"translation_text": text.strip()} for text in texts]
-        return results[0] if len(results) == 1 else results
+        return [{"translation_text": text.strip()} for text in texts]

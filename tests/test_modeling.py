@@ -463,6 +463,7 @@ def run_without_package(script, *args, hf_home):
         [sys.executable, "-S", "-c", bootstrap, script, *args],
         env=env,
         cwd=hf_home,
+        stdin=subprocess.DEVNULL,  # a trust_remote_code prompt meets end of input, never waits
         capture_output=True,
         text=True,
         timeout=300,
