@@ -2,7 +2,7 @@
 # One change from recipes/koen_cpu.sh per row, every row at the same budget, for README's
 # ablation table:
 #
-#   bash recipes/koen_ablation.sh OUT_ROOT [DATA_DIR]
+#   bash recipes/koen_ablation.sh OUT_ROOT [DATA_DIR]   (default: the built-in koen corpus)
 #
 # ABLATION_EPOCHS (default 3) sets the shared budget; ABLATION_ROWS (default: all, in the order
 # below) names the rows to run, e.g. ABLATION_ROWS="scheduled_sampling curriculum". Rows run two at a time with one thread
@@ -11,7 +11,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=${1:?usage: bash recipes/koen_ablation.sh OUT_ROOT [DATA_DIR]}
-data=${2:-$here/../../shared/data/koen}
+data=${2:-}
 epochs=${ABLATION_EPOCHS:-3}
 declare -A rows=(
   [luong]=""
@@ -28,7 +28,7 @@ done
 run_row() {
   local name=$1
   # shellcheck disable=SC2086
-  bash "$here/koen_cpu.sh" "$root/$name" "$data" --num_train_epochs "$epochs" \
+  bash "$here/koen_cpu.sh" "$root/$name" ${data:+"$data"} --num_train_epochs "$epochs" \
     --eval_steps 1000000 --num_beams 1 --num_threads 1 ${rows[$name]} > "$root/$name.log" 2>&1
 }
 mkdir -p "$root"

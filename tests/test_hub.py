@@ -259,7 +259,7 @@ def test_a_real_train_run_stages_with_its_figures_and_the_builtin_corpus_licence
     run = tmp_path / "run"
     train.main(
         [
-            *("--builtin_corpus", "sample", "--embedding_dim", "8", "--hidden_dim", "16"),
+            *("--builtin_corpus", "sample", "--embedding_dim", "16", "--hidden_dim", "16"),
             *("--num_layers", "1"),
             *("--vocab_size", "300", "--num_threads", "1", "--num_beams", "1"),
             *("--max_train_steps", "2", "--do_predict", "--output_dir", str(run)),

@@ -13,11 +13,11 @@ from hf_seq2seq_lstm.data import load_parallel_corpus
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "koen_cpu.sh"
 
 
-def test_recipe_runs_end_to_end_with_a_tiny_budget(shared_data, tmp_path):
+def test_recipe_runs_end_to_end_on_the_built_in_corpus_with_a_tiny_budget(tmp_path):
     out = tmp_path / "recipe"
     env = dict(os.environ, RECIPE_MAX_STEPS="3")
     result = subprocess.run(
-        ["bash", str(RECIPE), str(out), str(shared_data / "koen"),
+        ["bash", str(RECIPE), str(out),
          "--embedding_dim", "32", "--hidden_dim", "32", "--vocab_size", "600",
          "--num_beams", "2", "--num_threads", "1"],
         env=env, capture_output=True, text=True, timeout=900,
@@ -28,15 +28,15 @@ def test_recipe_runs_end_to_end_with_a_tiny_budget(shared_data, tmp_path):
     assert results["train_steps"] == 3
     assert results["test_bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
     assert 0 <= results["test_chrf"] <= 100
+    assert sum(row["pairs"] for row in results["test_by_source"].values()) == 16
+    assert json.loads((out / "run_info.json").read_text())["data"]["license"] == "cc-by-sa-4.0"
     assert len((out / "test_predictions.txt").read_text().splitlines()) == 16
     model = AutoModelForSeq2SeqLM.from_pretrained(out, trust_remote_code=True)
     tokenizer = AutoTokenizer.from_pretrained(out, trust_remote_code=True)
     assert model.generation_config.num_beams == 2
     assert model.generate(**tokenizer("안녕하세요", return_tensors="pt")).shape[0] == 1
     # the recipe trains under bf16 autocast; its test translations are the users' (fp32)
-    test_ko = load_parallel_corpus(
-        {"test": str(shared_data / "koen" / "test.tsv")}, validation_split=0, max_chars=None
-    )["test"]["ko"][:16]
+    test_ko = load_parallel_corpus()["test"]["ko"][:16]
     translated = [t["translation_text"] for t in load_translator(str(out))(test_ko, batch_size=5)]
     assert (out / "test_predictions.txt").read_text().splitlines() == translated
 
