@@ -124,7 +124,8 @@ def load_parallel_corpus(
 
     Raises:
         ValueError: a file lacks the columns (the message names the file and the columns it has),
-            a file cannot be read or has an unsupported type, or a split ends up empty.
+            cannot be read or has an unsupported type, the halves of a text pair differ in line
+            count, or a split ends up empty.
         FileNotFoundError: a path or glob matches nothing.
     """
     if data_files is None and dataset_name is None:
@@ -132,27 +133,21 @@ def load_parallel_corpus(
     cache_dir = None if cache_dir is None else str(cache_dir)
 
     if dataset_name is not None:
-        raw_splits, misaligned_counts = _load_hub_dataset(
+        raw_splits = _load_hub_dataset(
             dataset_name, dataset_config_name, data_files, ko_column, en_column, cache_dir
         )
     else:
-        raw_splits, misaligned_counts = {}, {}
-        for split, paths in _resolve_data_files(data_files).items():
-            raw_splits[split], misaligned_counts[split] = _load_files(
-                paths, ko_column, en_column, num_proc, cache_dir
-            )
+        raw_splits = {
+            split: _load_files(paths, ko_column, en_column, num_proc, cache_dir)
+            for split, paths in _resolve_data_files(data_files).items()
+        }
 
     corpus = datasets.DatasetDict()
     for split, dataset in raw_splits.items():
         # Evaluation splits keep long and repeated pairs: scores must be on the whole set.
         training = split == "train"
         corpus[split] = _clean_split(
-            dataset,
-            split,
-            max_chars if training else None,
-            misaligned_counts[split],
-            num_proc,
-            deduplicate=training,
+            dataset, split, max_chars if training else None, num_proc, deduplicate=training
         )
 
     held_out_sizes = {}
@@ -238,8 +233,8 @@ def _expand_pattern(pattern) -> list[Path]:
 # --- reading each layout --------------------------------------------------------------------
 
 
-def _load_files(paths, ko_column, en_column, num_proc, cache_dir) -> tuple[datasets.Dataset, int]:
-    """Read one split's files into a Dataset(ko, en, source); also the misaligned line count."""
+def _load_files(paths, ko_column, en_column, num_proc, cache_dir) -> datasets.Dataset:
+    """Read one split's files into a Dataset(ko, en, source)."""
     spreadsheets = [path for path in paths if path.suffix == ".xlsx"]
     text_halves = [path for path in paths if path.suffix in TEXT_PAIR_SUFFIXES]
     unsupported = [path for path in paths if path.suffix not in SUPPORTED_SUFFIXES]
@@ -255,15 +250,9 @@ def _load_files(paths, ko_column, en_column, num_proc, cache_dir) -> tuple[datas
             parts.append(_load_delimited(path, ko_column, en_column, cache_dir))
         elif path.suffix in (".json", ".jsonl"):
             parts.append(_load_json(path, ko_column, en_column, cache_dir))
-    misaligned_lines = 0
     for ko_path, en_path in _pair_text_halves(text_halves):
-        pair, misaligned = _load_text_pair(ko_path, en_path, cache_dir)
-        misaligned_lines += misaligned
-        if pair is not None:
-            parts.append(pair)
-    if not parts:  # every file pair was misaligned
-        return datasets.Dataset.from_dict({}, features=CORPUS_FEATURES), misaligned_lines
-    return datasets.concatenate_datasets(parts), misaligned_lines
+        parts.append(_load_text_pair(ko_path, en_path, cache_dir))
+    return datasets.concatenate_datasets(parts)
 
 
 def _load_spreadsheets(paths, ko_column, en_column, num_proc, cache_dir) -> datasets.Dataset:
@@ -385,11 +374,11 @@ def _pair_text_halves(paths: list[Path]) -> list[tuple[Path, Path]]:
     return [(halves[stem, ".ko"], halves[stem, ".en"]) for stem in stems]
 
 
-def _load_text_pair(ko_path: Path, en_path: Path, cache_dir) -> tuple[datasets.Dataset | None, int]:
-    """Two line-aligned text files -> (pairs, 0); files of unequal length -> (None, lines).
+def _load_text_pair(ko_path: Path, en_path: Path, cache_dir) -> datasets.Dataset:
+    """Two line-aligned text files (line i of one translates line i of the other) -> pairs.
 
-    With unequal line counts no line can be trusted to match its partner, so the whole file
-    pair is dropped and its lines counted as misaligned.
+    Files of unequal length are refused: once a line is missing, no line can be trusted to
+    match its partner.
     """
     halves = {}
     for language, path in (("ko", ko_path), ("en", en_path)):
@@ -401,28 +390,23 @@ def _load_text_pair(ko_path: Path, en_path: Path, cache_dir) -> tuple[datasets.D
             raise ValueError(f"cannot read {path}: {_root_cause(error)}") from error
         halves[language] = text.rename_column("text", language)
     if len(halves["ko"]) != len(halves["en"]):
-        logger.warning(
-            "%s has %d lines but %s has %d: dropping both as misaligned",
-            ko_path,
-            len(halves["ko"]),
-            en_path,
-            len(halves["en"]),
+        raise ValueError(
+            f"{ko_path} has {len(halves['ko'])} lines but {en_path} has {len(halves['en'])}: "
+            "text pairs need one line per sentence in both files"
         )
-        return None, max(len(halves["ko"]), len(halves["en"]))
     pair = datasets.concatenate_datasets([halves["ko"], halves["en"]], axis=1)
     source = ko_path.with_suffix("").name
     pair = pair.map(lambda batch: {"source": [source] * len(batch["ko"])}, batched=True)
-    return pair.cast(CORPUS_FEATURES), 0
+    return pair.cast(CORPUS_FEATURES)
 
 
 def _load_hub_dataset(name, config_name, data_files, ko_column, en_column, cache_dir):
     """A Hub dataset (or a local folder laid out as one) through `datasets.load_dataset`."""
     loaded = datasets.load_dataset(name, config_name, data_files=data_files, cache_dir=cache_dir)
-    splits = {
+    return {
         split: _select_pair_columns(dataset, ko_column, en_column, name, default_source=name)
         for split, dataset in loaded.items()
     }
-    return splits, dict.fromkeys(splits, 0)
 
 
 def _select_pair_columns(dataset, ko_column, en_column, origin, default_source):
@@ -505,9 +489,7 @@ def _text_hash(text: str) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
-def _clean_split(
-    dataset, split, max_chars, misaligned_lines, num_proc, deduplicate=True
-) -> datasets.Dataset:
+def _clean_split(dataset, split, max_chars, num_proc, deduplicate=True) -> datasets.Dataset:
     """Normalise, drop bad (and duplicate) rows, logging one line per reason with its count.
 
     Returns ko, en, source plus the `ko_hash`/`en_hash` columns the held-out carving reuses.
@@ -531,12 +513,11 @@ def _clean_split(
         _, first_positions = np.unique(pair_keys[valid_rows], return_index=True)
         kept_rows = np.sort(valid_rows[first_positions])
 
-    total = len(dataset) + misaligned_lines
+    total = len(dataset)
     counts = {
         "empty, NaN or whitespace-only side": int((reasons == _EMPTY).sum()),
         f"a side longer than max_chars={max_chars}": int((reasons == _OVERLONG).sum()),
         "exact duplicate pair": int(valid.sum()) - len(kept_rows),
-        "misaligned text files": misaligned_lines,
     }
     for reason, count in counts.items():
         logger.info("%s: dropped %d of %d pairs (%s)", split, count, total, reason)

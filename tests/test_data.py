@@ -182,15 +182,12 @@ def test_bad_rows_are_dropped_and_counted(tmp_path, caplog):
         "empty, NaN or whitespace-only side": 4,
         "a side longer than max_chars=30": 1,
         "exact duplicate pair": 2,
-        "misaligned text files": 0,
     }
 
 
-def test_text_pairs_load_and_misaligned_files_are_dropped_and_counted(tmp_path, caplog):
+def test_text_pairs_load_and_halves_of_unequal_length_are_refused(tmp_path, caplog):
     (tmp_path / "good.ko").write_text("안녕.\n\n고마워.\n", encoding="utf-8")
     (tmp_path / "good.en").write_text("Hi.\nOrphan line.\nThanks.\n", encoding="utf-8")
-    (tmp_path / "shifted.ko").write_text("하나.\n둘.\n셋.\n", encoding="utf-8")
-    (tmp_path / "shifted.en").write_text("One.\nThree.\n", encoding="utf-8")
     caplog.set_level(logging.INFO, logger="hf_seq2seq_lstm.data")
 
     train = load_parallel_corpus(tmp_path, validation_split=0)["train"]
@@ -199,10 +196,15 @@ def test_text_pairs_load_and_misaligned_files_are_dropped_and_counted(tmp_path, 
         ("안녕.", "Hi.", "good"),
         ("고마워.", "Thanks.", "good"),
     ]
-    counts = dropped_counts(caplog)
-    assert counts["misaligned text files"] == 3
-    assert counts["empty, NaN or whitespace-only side"] == 1
-    assert any("shifted.ko has 3 lines but" in r.getMessage() for r in caplog.records)
+    assert dropped_counts(caplog)["empty, NaN or whitespace-only side"] == 1
+
+    (tmp_path / "shifted.ko").write_text("하나.\n둘.\n셋.\n", encoding="utf-8")
+    (tmp_path / "shifted.en").write_text("One.\nThree.\n", encoding="utf-8")
+    expected = f"{tmp_path / 'shifted.ko'} has 3 lines but {tmp_path / 'shifted.en'} has 2"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        load_parallel_corpus(tmp_path)
+    with pytest.raises(ValueError, match=re.escape(expected)):  # the halves named one by one
+        load_parallel_corpus([tmp_path / "shifted.en", tmp_path / "shifted.ko"])
 
     (tmp_path / "lonely.ko").write_text("혼자.\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"lonely\.en is missing"):
