@@ -1,11 +1,12 @@
 """Every Korean-English corpus layout we meet -> one `DatasetDict` with `ko`, `en`, `source`.
 
-Layouts: AI Hub spreadsheets (`원문`/`번역문`), AI Hub JSON (`{"data": [...]}`) and JSON lines,
-CSV/TSV read without quote processing, aligned plain-text pairs (`x.ko` + `x.en`), and Hub
-datasets through `datasets.load_dataset`. Every split is cleaned the same way (NFC, strip, bad
-rows dropped and counted in the log, exact duplicate pairs dropped) and, when no validation file
-is given, a seeded held-out split is carved in which no Korean or English string appears on both
-sides. All work happens on Arrow tables and numpy arrays, never on Python lists of the corpus.
+Layouts: AI Hub spreadsheets (`원문`/`번역문`, every sheet), AI Hub JSON (`{"data": [...]}`)
+and JSON lines, CSV/TSV read without quote processing, aligned plain-text pairs (`x.ko` +
+`x.en`), and Hub datasets through `datasets.load_dataset`. Every split is cleaned the same way
+(NFC, strip, bad rows dropped and counted in the log, exact duplicate pairs dropped) and, when no
+validation file is given, a seeded held-out split is carved in which no Korean or English string
+appears on both sides. All work happens on Arrow tables and numpy arrays, never on Python lists
+of the corpus.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def load_parallel_corpus(
             those. A folder's files are assigned to splits by name as `datasets` does (`train*`,
             `valid*`/`dev*`, `test*`); a folder without such names is all training data.
             Text pairs are given as both halves (`x.ko` and `x.en`) or a folder holding them.
+            Every sheet of a spreadsheet that has the columns is read; others are logged.
         dataset_name: a Hub dataset id (or a local folder laid out like a Hub dataset repo),
             loaded by `datasets.load_dataset(dataset_name, dataset_config_name)`.
         ko_column, en_column: source and target column names; by default the first present of
@@ -258,11 +260,14 @@ def _load_files(paths, ko_column, en_column, num_proc, cache_dir) -> datasets.Da
 def _load_spreadsheets(paths, ko_column, en_column, num_proc, cache_dir) -> datasets.Dataset:
     """AI Hub `.xlsx` files, streamed row by row; `num_proc` reads several files at once."""
     # Size and mtime go into the generator arguments so that an edited file is not served
-    # from the `datasets` cache of its previous version.
+    # from the `datasets` cache of its previous version; so does a digest of this module,
+    # since `datasets` knows the generator by name only and would serve rows an older reader
+    # cached (say, one that read the first sheet only).
+    reader = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
     stats = [os.stat(path) for path in paths]
     gen_kwargs = {
         "paths": [str(path) for path in paths],
-        "versions": [f"{stat.st_size}-{stat.st_mtime_ns}" for stat in stats],
+        "versions": [f"{stat.st_size}-{stat.st_mtime_ns}-{reader}" for stat in stats],
         "ko_column": [ko_column] * len(paths),
         "en_column": [en_column] * len(paths),
     }
@@ -279,7 +284,12 @@ def _load_spreadsheets(paths, ko_column, en_column, num_proc, cache_dir) -> data
 
 
 def _iter_spreadsheet_rows(paths, versions, ko_column, en_column) -> Iterator[dict]:
-    """Yield {"ko", "en", "source"} for every data row of the first sheet of each file."""
+    """Yield {"ko", "en", "source"} for every data row of every sheet holding the pair columns.
+
+    Each sheet has its header in its first row (AI Hub's layout; a long corpus continues on
+    further sheets). Sheets without the columns are skipped with a warning naming them, empty
+    ones with an info line; a file where no sheet has the columns or no row has data is an error.
+    """
     import openpyxl  # only spreadsheet users pay for the import
 
     for path, ko_name, en_name in zip(paths, ko_column, en_column, strict=True):
@@ -288,20 +298,44 @@ def _iter_spreadsheet_rows(paths, versions, ko_column, en_column) -> Iterator[di
         except Exception as error:
             raise ValueError(f"cannot read spreadsheet {path}: {error}") from error
         try:
-            # AI Hub puts all pairs on the first sheet, header in the first row.
-            rows = workbook.worksheets[0].iter_rows(values_only=True)
-            header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
-            ko_index = header.index(_pick_column(header, ko_name, KO_COLUMN_CANDIDATES, path))
-            en_index = header.index(_pick_column(header, en_name, EN_COLUMN_CANDIDATES, path))
             source = Path(path).name
-            for row in rows:
-                yield {
-                    "ko": _cell_text(row, ko_index),
-                    "en": _cell_text(row, en_index),
-                    "source": source,
-                }
+            several = len(workbook.worksheets) > 1
+            used_sheets, data_rows, empty, unusable = 0, 0, [], []
+            for sheet in workbook.worksheets:
+                rows = sheet.iter_rows(values_only=True)
+                header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
+                if not any(header):
+                    empty.append(sheet.title)
+                    continue
+                origin = f"{path} (sheet {sheet.title!r})" if several else path
+                try:
+                    ko_index = header.index(
+                        _pick_column(header, ko_name, KO_COLUMN_CANDIDATES, origin)
+                    )
+                    en_index = header.index(
+                        _pick_column(header, en_name, EN_COLUMN_CANDIDATES, origin)
+                    )
+                except ValueError as error:
+                    unusable.append(error)
+                    continue
+                used_sheets += 1
+                for row in rows:
+                    data_rows += 1
+                    yield {
+                        "ko": _cell_text(row, ko_index),
+                        "en": _cell_text(row, en_index),
+                        "source": source,
+                    }
         finally:
             workbook.close()
+        if not used_sheets:
+            raise unusable[0] if unusable else ValueError(f"{path} is empty: no sheet has rows")
+        if not data_rows:
+            raise ValueError(f"{path} is empty: its sheets have a header but no rows")
+        for error in unusable:
+            logger.warning("skipped a sheet without the pair columns: %s", error)
+        if empty:
+            logger.info("%s: skipped empty sheets %s", path, empty)
 
 
 def _cell_text(row: tuple, index: int) -> str | None:

@@ -25,11 +25,17 @@ def read_tsv_rows(path):
 
 
 def write_xlsx(path, header, rows):
+    write_workbook(path, {"Sheet": [header, *rows]})
+
+
+def write_workbook(path, sheets):
+    """An .xlsx with one sheet per {title: rows} entry, in order (rows may be empty)."""
     workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
     workbook.save(path)
 
 
@@ -209,6 +215,37 @@ def test_text_pairs_load_and_halves_of_unequal_length_are_refused(tmp_path, capl
     (tmp_path / "lonely.ko").write_text("혼자.\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"lonely\.en is missing"):
         load_parallel_corpus(tmp_path)
+
+
+def test_every_sheet_with_the_columns_is_read_and_other_sheets_are_named(
+    tmp_path, train_rows, caplog
+):
+    path = tmp_path / "two_sheets.xlsx"
+    header = ["SID", "원문", "번역문"]
+    write_workbook(
+        path,
+        {
+            "1": [header, *([i, *train_rows[i]] for i in range(30))],
+            "notes": [["작성자", "날짜"], ["홍길동", "2024-01-01"]],
+            "2": [["번역문", "원문"], *([en, ko] for ko, en in train_rows[30:50])],  # reordered
+            "empty": [],
+        },
+    )
+    caplog.set_level(logging.INFO, logger="hf_seq2seq_lstm.data")
+
+    train = load_parallel_corpus(path, validation_split=0)["train"]
+
+    assert list(zip(train["ko"], train["en"], strict=True)) == train_rows[:50]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert f"{path} (sheet 'notes'): no column" in warnings[0]
+    assert "columns found: ['작성자', '날짜']" in warnings[0]
+    assert any("skipped empty sheets ['empty']" in r.getMessage() for r in caplog.records)
+
+    unusable = tmp_path / "no_pairs.xlsx"
+    write_workbook(unusable, {"notes": [["작성자"], ["홍길동"]], "more": [["SID", "Korean"]]})
+    with pytest.raises(ValueError, match=r"no_pairs\.xlsx \(sheet 'notes'\): no column"):
+        load_parallel_corpus(unusable)
 
 
 def write_hub_style_repo(root, train_rows):
