@@ -126,8 +126,9 @@ def load_parallel_corpus(
 
     Raises:
         ValueError: a file lacks the columns (the message names the file and the columns it has),
-            cannot be read or has an unsupported type, the halves of a text pair differ in line
-            count, or a split ends up empty.
+            is empty, is not UTF-8 or cannot be read (naming the file and, where known, the
+            1-based line), has an unsupported type; the halves of a text pair differ in line
+            count; or a split ends up empty.
         FileNotFoundError: a path or glob matches nothing.
     """
     if data_files is None and dataset_name is None:
@@ -244,6 +245,9 @@ def _load_files(paths, ko_column, en_column, num_proc, cache_dir) -> datasets.Da
         raise ValueError(
             f"unsupported file type: {unsupported[0]} (supported: {', '.join(SUPPORTED_SUFFIXES)})"
         )
+    for path in paths:
+        if path.suffix != ".xlsx":
+            _check_text_file(path)
     parts = []
     if spreadsheets:
         parts.append(_load_spreadsheets(spreadsheets, ko_column, en_column, num_proc, cache_dir))
@@ -389,12 +393,64 @@ def _is_data_document(path: Path) -> bool:
 def _load_with_builder(builder, path: Path, ko_column, en_column, cache_dir, **config):
     """Read one file with a packaged `datasets` builder and map it onto (ko, en, source)."""
     try:
-        dataset = datasets.load_dataset(
-            builder, data_files=[str(path)], split="train", cache_dir=cache_dir, **config
+        reader = datasets.load_dataset_builder(
+            builder, data_files=[str(path)], cache_dir=cache_dir, **config
         )
+        reader.download_and_prepare()
     except Exception as error:
-        raise ValueError(f"cannot read {path}: {_root_cause(error)}") from error
+        where = _json_error_line(path, config.get("field")) if builder == "json" else None
+        raise ValueError(f"cannot read {path}: {where or _root_cause(error)}") from error
+    # Asked for a split without rows, `datasets` answers "Instruction ... corresponds to no data".
+    if reader.info.splits["train"].num_examples == 0:
+        raise ValueError(f"{path} is empty: it has no rows")
+    dataset = reader.as_dataset(split="train")
     return _select_pair_columns(dataset, ko_column, en_column, path, default_source=path.name)
+
+
+def _check_text_file(path: Path) -> None:
+    """ValueError when a text file holds only whitespace, or names its first non-UTF-8 line.
+
+    pyarrow's JSON reader lets invalid UTF-8 into string columns, where it fails much later
+    without naming the file; the other readers only give a byte position.
+    """
+    lines_before, has_text = 0, False
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 24) + file.readline():  # whole lines only
+            try:
+                has_text = has_text or bool(chunk.decode("utf-8").lstrip("\ufeff").strip())
+            except UnicodeDecodeError:
+                for number, line in enumerate(chunk.split(b"\n"), start=lines_before + 1):
+                    try:
+                        line.decode("utf-8")
+                    except UnicodeDecodeError as error:
+                        raise ValueError(
+                            f"{path} is not UTF-8: line {number} has the byte "
+                            f"{line[error.start]:#04x} at byte {error.start + 1} of the line"
+                        ) from None
+            lines_before += chunk.count(b"\n")
+    if not has_text:
+        raise ValueError(f"{path} is empty")
+
+
+def _json_error_line(path: Path, field: str | None) -> str | None:
+    """Where a JSON file stops parsing, as "line N: reason"; None when it parses.
+
+    A document (AI Hub's `{"data": [...]}` or an array) is parsed whole; JSON lines line by line.
+    """
+    text = path.read_text(encoding="utf-8-sig")
+    if field is not None or text.lstrip().startswith("["):
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as error:
+            return f"line {error.lineno}: {error.msg}"
+        return None
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            try:
+                json.loads(line)
+            except json.JSONDecodeError as error:
+                return f"line {number} is not valid JSON: {error.msg}"
+    return None
 
 
 def _pair_text_halves(paths: list[Path]) -> list[tuple[Path, Path]]:

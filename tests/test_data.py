@@ -248,6 +248,64 @@ def test_every_sheet_with_the_columns_is_read_and_other_sheets_are_named(
         load_parallel_corpus(unusable)
 
 
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("pairs.jsonl", ""),
+        ("pairs.jsonl", "\n  \n"),
+        ("pairs.json", ""),
+        ("pairs.json", "[]"),
+        ("pairs.json", '{"data": []}'),
+        ("pairs.csv", ""),
+        ("pairs.tsv", "\ufeff\n"),
+        ("pairs.tsv", "ko\ten\n"),
+        ("pairs.xlsx", []),
+        ("pairs.xlsx", [["원문", "번역문"]]),
+    ],
+)
+def test_an_empty_file_is_refused_by_name(name, content, tmp_path):
+    path = tmp_path / name
+    if name.endswith(".xlsx"):
+        write_workbook(path, {"Sheet1": content, "Sheet2": []})
+    else:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))} is empty"):
+        load_parallel_corpus([path], validation_split=0)
+
+
+def test_an_empty_text_pair_half_is_refused_by_name(tmp_path):
+    (tmp_path / "pairs.ko").write_text("안녕.\n", encoding="utf-8")
+    (tmp_path / "pairs.en").write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"^{re.escape(str(tmp_path / 'pairs.en'))} is empty$"):
+        load_parallel_corpus(tmp_path)
+
+
+def test_unreadable_lines_are_named_by_their_1_based_line_number(tmp_path):
+    # Header = line 1, so the second data row is line 3.
+    tsv = tmp_path / "bytes.tsv"
+    tsv.write_bytes("ko\ten\n가\ta\n나\tb".encode() + b"\xff\n")
+    with pytest.raises(ValueError, match=r"bytes\.tsv is not UTF-8: line 3 has the byte 0xff"):
+        load_parallel_corpus(tsv)
+    lines = tmp_path / "bytes.jsonl"
+    lines.write_bytes(b'{"ko": "\xea\xb0\x80", "en": "a"}\n{"ko": "\xff", "en": "b"}\n')
+    with pytest.raises(ValueError, match=r"bytes\.jsonl is not UTF-8: line 2 has the byte 0xff"):
+        load_parallel_corpus(lines)
+
+    broken = tmp_path / "broken.jsonl"
+    records = ['{"ko": "가", "en": "a"}', '{"ko": "나", "en": "b"}', '{"ko": "다", "en": ']
+    broken.write_text("\n".join(records) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"broken\.jsonl: line 3 is not valid JSON"):
+        load_parallel_corpus(broken)
+    document = tmp_path / "broken.json"
+    document.write_text('{"data": [\n{"ko": "가", "en": "a"},\n{"ko": "나" "en": "b"}\n]}\n')
+    with pytest.raises(ValueError, match=r"broken\.json: line 3: Expecting ','"):
+        load_parallel_corpus(document)
+    fields = tmp_path / "fields.csv"
+    fields.write_text("ko,en\n가,a\n나,b,extra\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"fields\.csv: .*line 3"):  # pandas counts the same way
+        load_parallel_corpus(fields)
+
+
 def write_hub_style_repo(root, train_rows):
     """A folder laid out like a Hub dataset repo: data files plus README YAML configs."""
     (root / "data").mkdir(parents=True)
