@@ -5,8 +5,8 @@ and JSON lines, CSV/TSV read without quote processing, aligned plain-text pairs 
 `x.en`), and Hub datasets through `datasets.load_dataset`. Every split is cleaned the same way
 (NFC, strip, bad rows dropped and counted in the log, exact duplicate pairs dropped) and, when no
 validation file is given, a seeded held-out split is carved in which no Korean or English string
-appears on both sides. All work happens on Arrow tables and numpy arrays, never on Python lists
-of the corpus.
+appears on both sides; a given validation or test split that repeats training pairs is warned
+about. All work happens on Arrow tables and numpy arrays, never on Python lists of the corpus.
 """
 
 from __future__ import annotations
@@ -130,6 +130,9 @@ def load_parallel_corpus(
             1-based line), has an unsupported type; the halves of a text pair differ in line
             count; or a split ends up empty.
         FileNotFoundError: a path or glob matches nothing.
+
+    A validation or test split sharing pairs (same ko and en) with train is logged as a warning
+    with the count.
     """
     if data_files is None and dataset_name is None:
         data_files = builtin_corpus_files()
@@ -163,6 +166,17 @@ def load_parallel_corpus(
         if "train" not in corpus:
             raise ValueError(f"cannot carve {sorted(held_out_sizes)} without a 'train' split")
         corpus.update(_carve_held_out(corpus["train"], held_out_sizes, seed))
+    for split, dataset in corpus.items():
+        if split != "train" and "train" in corpus:
+            shared = _count_pairs_also_in(dataset, corpus["train"])
+            if shared:
+                logger.warning(
+                    "%s shares %d of its %d pairs with train (same ko and en): scores on it "
+                    "overstate how well the model translates unseen text",
+                    split,
+                    shared,
+                    len(dataset),
+                )
     corpus = corpus.select_columns(list(CORPUS_FEATURES))
 
     for split, dataset in corpus.items():
@@ -621,6 +635,18 @@ def _sentence_ids(dataset) -> tuple[np.ndarray, np.ndarray]:
     _, ko_ids = np.unique(_column_array(dataset, "ko_hash"), return_inverse=True)
     _, en_ids = np.unique(_column_array(dataset, "en_hash"), return_inverse=True)
     return ko_ids.astype(np.int64), en_ids.astype(np.int64)
+
+
+def _count_pairs_also_in(dataset, other) -> int:
+    """How many rows of `dataset` have a (ko, en) pair that is also a row of `other`."""
+    ko_hashes, en_hashes = (
+        np.concatenate([_column_array(dataset, name), _column_array(other, name)])
+        for name in ("ko_hash", "en_hash")
+    )
+    _, ko_ids = np.unique(ko_hashes, return_inverse=True)
+    _, en_ids = np.unique(en_hashes, return_inverse=True)
+    pair_keys = ko_ids.astype(np.int64) * (int(en_ids.max(initial=0)) + 1) + en_ids
+    return int(np.isin(pair_keys[: len(dataset)], pair_keys[len(dataset) :]).sum())
 
 
 def _column_array(dataset, name: str) -> np.ndarray:

@@ -306,6 +306,30 @@ def test_unreadable_lines_are_named_by_their_1_based_line_number(tmp_path):
         load_parallel_corpus(fields)
 
 
+def test_evaluation_splits_sharing_training_pairs_are_warned_about_with_the_count(tmp_path, caplog):
+    rows = [f"문장 {i}.\tSentence {i}." for i in range(20)]
+    train, validation, test = (tmp_path / f"{name}.tsv" for name in ("train", "dev", "test"))
+    train.write_text("ko\ten\n" + "\n".join(rows[:15]) + "\n", encoding="utf-8")
+    # Three training pairs plus one that shares only its Korean side (a different pair).
+    validation.write_text(
+        "ko\ten\n" + "\n".join([*rows[:3], "문장 3.\tAnother.", *rows[15:18]]) + "\n",
+        encoding="utf-8",
+    )
+    test.write_text("ko\ten\n" + "\n".join(rows[18:]) + "\n", encoding="utf-8")
+    caplog.set_level(logging.WARNING, logger="hf_seq2seq_lstm.data")
+
+    load_parallel_corpus({"train": train, "validation": validation, "test": test})
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("validation shares 3 of its 7 pairs with train")
+
+    caplog.clear()  # the carved validation split shares nothing; the 3 pairs it took are
+    load_parallel_corpus({"train": train, "test": train}, validation_split=3)  # not in train
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [w.split(" (")[0] for w in warnings] == ["test shares 12 of its 15 pairs with train"]
+
+
 def write_hub_style_repo(root, train_rows):
     """A folder laid out like a Hub dataset repo: data files plus README YAML configs."""
     (root / "data").mkdir(parents=True)
