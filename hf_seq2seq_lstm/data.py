@@ -1,11 +1,12 @@
 """Every Korean-English corpus layout we meet -> one `DatasetDict` with `ko`, `en`, `source`.
 
-Layouts: AI Hub spreadsheets (`원문`/`번역문`), AI Hub JSON (`{"data": [...]}`) and JSON lines,
-CSV/TSV read without quote processing, aligned plain-text pairs (`x.ko` + `x.en`), and Hub
-datasets through `datasets.load_dataset`. Every split is cleaned the same way (NFC, strip, bad
-rows dropped and counted in the log, exact duplicate pairs dropped) and, when no validation file
-is given, a seeded held-out split is carved in which no Korean or English string appears on both
-sides. All work happens on Arrow tables and numpy arrays, never on Python lists of the corpus.
+Layouts: AI Hub spreadsheets (`원문`/`번역문`, every sheet), AI Hub JSON (`{"data": [...]}`)
+and JSON lines, CSV/TSV read without quote processing, aligned plain-text pairs (`x.ko` +
+`x.en`), and Hub datasets through `datasets.load_dataset`. Every split is cleaned the same way
+(NFC, strip, bad rows dropped and counted in the log, exact duplicate pairs dropped) and, when no
+validation file is given, a seeded held-out split is carved in which no Korean or English string
+appears on both sides; a given validation or test split that repeats training pairs is warned
+about. All work happens on Arrow tables and numpy arrays, never on Python lists of the corpus.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def load_parallel_corpus(
             those. A folder's files are assigned to splits by name as `datasets` does (`train*`,
             `valid*`/`dev*`, `test*`); a folder without such names is all training data.
             Text pairs are given as both halves (`x.ko` and `x.en`) or a folder holding them.
+            Every sheet of a spreadsheet that has the columns is read; others are logged.
         dataset_name: a Hub dataset id (or a local folder laid out like a Hub dataset repo),
             loaded by `datasets.load_dataset(dataset_name, dataset_config_name)`.
         ko_column, en_column: source and target column names; by default the first present of
@@ -124,35 +126,34 @@ def load_parallel_corpus(
 
     Raises:
         ValueError: a file lacks the columns (the message names the file and the columns it has),
-            a file cannot be read or has an unsupported type, or a split ends up empty.
+            is empty, is not UTF-8 or cannot be read (naming the file and, where known, the
+            1-based line), has an unsupported type; the halves of a text pair differ in line
+            count; or a split ends up empty.
         FileNotFoundError: a path or glob matches nothing.
+
+    A validation or test split sharing pairs (same ko and en) with train is logged as a warning
+    with the count.
     """
     if data_files is None and dataset_name is None:
         data_files = builtin_corpus_files()
     cache_dir = None if cache_dir is None else str(cache_dir)
 
     if dataset_name is not None:
-        raw_splits, misaligned_counts = _load_hub_dataset(
+        raw_splits = _load_hub_dataset(
             dataset_name, dataset_config_name, data_files, ko_column, en_column, cache_dir
         )
     else:
-        raw_splits, misaligned_counts = {}, {}
-        for split, paths in _resolve_data_files(data_files).items():
-            raw_splits[split], misaligned_counts[split] = _load_files(
-                paths, ko_column, en_column, num_proc, cache_dir
-            )
+        raw_splits = {
+            split: _load_files(paths, ko_column, en_column, num_proc, cache_dir)
+            for split, paths in _resolve_data_files(data_files).items()
+        }
 
     corpus = datasets.DatasetDict()
     for split, dataset in raw_splits.items():
         # Evaluation splits keep long and repeated pairs: scores must be on the whole set.
         training = split == "train"
         corpus[split] = _clean_split(
-            dataset,
-            split,
-            max_chars if training else None,
-            misaligned_counts[split],
-            num_proc,
-            deduplicate=training,
+            dataset, split, max_chars if training else None, num_proc, deduplicate=training
         )
 
     held_out_sizes = {}
@@ -165,6 +166,17 @@ def load_parallel_corpus(
         if "train" not in corpus:
             raise ValueError(f"cannot carve {sorted(held_out_sizes)} without a 'train' split")
         corpus.update(_carve_held_out(corpus["train"], held_out_sizes, seed))
+    for split, dataset in corpus.items():
+        if split != "train" and "train" in corpus:
+            shared = _count_pairs_also_in(dataset, corpus["train"])
+            if shared:
+                logger.warning(
+                    "%s shares %d of its %d pairs with train (same ko and en): scores on it "
+                    "overstate how well the model translates unseen text",
+                    split,
+                    shared,
+                    len(dataset),
+                )
     corpus = corpus.select_columns(list(CORPUS_FEATURES))
 
     for split, dataset in corpus.items():
@@ -238,8 +250,8 @@ def _expand_pattern(pattern) -> list[Path]:
 # --- reading each layout --------------------------------------------------------------------
 
 
-def _load_files(paths, ko_column, en_column, num_proc, cache_dir) -> tuple[datasets.Dataset, int]:
-    """Read one split's files into a Dataset(ko, en, source); also the misaligned line count."""
+def _load_files(paths, ko_column, en_column, num_proc, cache_dir) -> datasets.Dataset:
+    """Read one split's files into a Dataset(ko, en, source)."""
     spreadsheets = [path for path in paths if path.suffix == ".xlsx"]
     text_halves = [path for path in paths if path.suffix in TEXT_PAIR_SUFFIXES]
     unsupported = [path for path in paths if path.suffix not in SUPPORTED_SUFFIXES]
@@ -247,6 +259,9 @@ def _load_files(paths, ko_column, en_column, num_proc, cache_dir) -> tuple[datas
         raise ValueError(
             f"unsupported file type: {unsupported[0]} (supported: {', '.join(SUPPORTED_SUFFIXES)})"
         )
+    for path in paths:
+        if path.suffix != ".xlsx":
+            _check_text_file(path)
     parts = []
     if spreadsheets:
         parts.append(_load_spreadsheets(spreadsheets, ko_column, en_column, num_proc, cache_dir))
@@ -255,25 +270,22 @@ def _load_files(paths, ko_column, en_column, num_proc, cache_dir) -> tuple[datas
             parts.append(_load_delimited(path, ko_column, en_column, cache_dir))
         elif path.suffix in (".json", ".jsonl"):
             parts.append(_load_json(path, ko_column, en_column, cache_dir))
-    misaligned_lines = 0
     for ko_path, en_path in _pair_text_halves(text_halves):
-        pair, misaligned = _load_text_pair(ko_path, en_path, cache_dir)
-        misaligned_lines += misaligned
-        if pair is not None:
-            parts.append(pair)
-    if not parts:  # every file pair was misaligned
-        return datasets.Dataset.from_dict({}, features=CORPUS_FEATURES), misaligned_lines
-    return datasets.concatenate_datasets(parts), misaligned_lines
+        parts.append(_load_text_pair(ko_path, en_path, cache_dir))
+    return datasets.concatenate_datasets(parts)
 
 
 def _load_spreadsheets(paths, ko_column, en_column, num_proc, cache_dir) -> datasets.Dataset:
     """AI Hub `.xlsx` files, streamed row by row; `num_proc` reads several files at once."""
     # Size and mtime go into the generator arguments so that an edited file is not served
-    # from the `datasets` cache of its previous version.
+    # from the `datasets` cache of its previous version; so does a digest of this module,
+    # since `datasets` knows the generator by name only and would serve rows an older reader
+    # cached (say, one that read the first sheet only).
+    reader = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
     stats = [os.stat(path) for path in paths]
     gen_kwargs = {
         "paths": [str(path) for path in paths],
-        "versions": [f"{stat.st_size}-{stat.st_mtime_ns}" for stat in stats],
+        "versions": [f"{stat.st_size}-{stat.st_mtime_ns}-{reader}" for stat in stats],
         "ko_column": [ko_column] * len(paths),
         "en_column": [en_column] * len(paths),
     }
@@ -290,7 +302,12 @@ def _load_spreadsheets(paths, ko_column, en_column, num_proc, cache_dir) -> data
 
 
 def _iter_spreadsheet_rows(paths, versions, ko_column, en_column) -> Iterator[dict]:
-    """Yield {"ko", "en", "source"} for every data row of the first sheet of each file."""
+    """Yield {"ko", "en", "source"} for every data row of every sheet holding the pair columns.
+
+    Each sheet has its header in its first row (AI Hub's layout; a long corpus continues on
+    further sheets). Sheets without the columns are skipped with a warning naming them, empty
+    ones with an info line; a file where no sheet has the columns or no row has data is an error.
+    """
     import openpyxl  # only spreadsheet users pay for the import
 
     for path, ko_name, en_name in zip(paths, ko_column, en_column, strict=True):
@@ -299,20 +316,44 @@ def _iter_spreadsheet_rows(paths, versions, ko_column, en_column) -> Iterator[di
         except Exception as error:
             raise ValueError(f"cannot read spreadsheet {path}: {error}") from error
         try:
-            # AI Hub puts all pairs on the first sheet, header in the first row.
-            rows = workbook.worksheets[0].iter_rows(values_only=True)
-            header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
-            ko_index = header.index(_pick_column(header, ko_name, KO_COLUMN_CANDIDATES, path))
-            en_index = header.index(_pick_column(header, en_name, EN_COLUMN_CANDIDATES, path))
             source = Path(path).name
-            for row in rows:
-                yield {
-                    "ko": _cell_text(row, ko_index),
-                    "en": _cell_text(row, en_index),
-                    "source": source,
-                }
+            several = len(workbook.worksheets) > 1
+            used_sheets, data_rows, empty, unusable = 0, 0, [], []
+            for sheet in workbook.worksheets:
+                rows = sheet.iter_rows(values_only=True)
+                header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
+                if not any(header):
+                    empty.append(sheet.title)
+                    continue
+                origin = f"{path} (sheet {sheet.title!r})" if several else path
+                try:
+                    ko_index = header.index(
+                        _pick_column(header, ko_name, KO_COLUMN_CANDIDATES, origin)
+                    )
+                    en_index = header.index(
+                        _pick_column(header, en_name, EN_COLUMN_CANDIDATES, origin)
+                    )
+                except ValueError as error:
+                    unusable.append(error)
+                    continue
+                used_sheets += 1
+                for row in rows:
+                    data_rows += 1
+                    yield {
+                        "ko": _cell_text(row, ko_index),
+                        "en": _cell_text(row, en_index),
+                        "source": source,
+                    }
         finally:
             workbook.close()
+        if not used_sheets:
+            raise unusable[0] if unusable else ValueError(f"{path} is empty: no sheet has rows")
+        if not data_rows:
+            raise ValueError(f"{path} is empty: its sheets have a header but no rows")
+        for error in unusable:
+            logger.warning("skipped a sheet without the pair columns: %s", error)
+        if empty:
+            logger.info("%s: skipped empty sheets %s", path, empty)
 
 
 def _cell_text(row: tuple, index: int) -> str | None:
@@ -366,12 +407,64 @@ def _is_data_document(path: Path) -> bool:
 def _load_with_builder(builder, path: Path, ko_column, en_column, cache_dir, **config):
     """Read one file with a packaged `datasets` builder and map it onto (ko, en, source)."""
     try:
-        dataset = datasets.load_dataset(
-            builder, data_files=[str(path)], split="train", cache_dir=cache_dir, **config
+        reader = datasets.load_dataset_builder(
+            builder, data_files=[str(path)], cache_dir=cache_dir, **config
         )
+        reader.download_and_prepare()
     except Exception as error:
-        raise ValueError(f"cannot read {path}: {_root_cause(error)}") from error
+        where = _json_error_line(path, config.get("field")) if builder == "json" else None
+        raise ValueError(f"cannot read {path}: {where or _root_cause(error)}") from error
+    # Asked for a split without rows, `datasets` answers "Instruction ... corresponds to no data".
+    if reader.info.splits["train"].num_examples == 0:
+        raise ValueError(f"{path} is empty: it has no rows")
+    dataset = reader.as_dataset(split="train")
     return _select_pair_columns(dataset, ko_column, en_column, path, default_source=path.name)
+
+
+def _check_text_file(path: Path) -> None:
+    """ValueError when a text file holds only whitespace, or names its first non-UTF-8 line.
+
+    pyarrow's JSON reader lets invalid UTF-8 into string columns, where it fails much later
+    without naming the file; the other readers only give a byte position.
+    """
+    lines_before, has_text = 0, False
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 24) + file.readline():  # whole lines only
+            try:
+                has_text = has_text or bool(chunk.decode("utf-8").lstrip("\ufeff").strip())
+            except UnicodeDecodeError:
+                for number, line in enumerate(chunk.split(b"\n"), start=lines_before + 1):
+                    try:
+                        line.decode("utf-8")
+                    except UnicodeDecodeError as error:
+                        raise ValueError(
+                            f"{path} is not UTF-8: line {number} has the byte "
+                            f"{line[error.start]:#04x} at byte {error.start + 1} of the line"
+                        ) from None
+            lines_before += chunk.count(b"\n")
+    if not has_text:
+        raise ValueError(f"{path} is empty")
+
+
+def _json_error_line(path: Path, field: str | None) -> str | None:
+    """Where a JSON file stops parsing, as "line N: reason"; None when it parses.
+
+    A document (AI Hub's `{"data": [...]}` or an array) is parsed whole; JSON lines line by line.
+    """
+    text = path.read_text(encoding="utf-8-sig")
+    if field is not None or text.lstrip().startswith("["):
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as error:
+            return f"line {error.lineno}: {error.msg}"
+        return None
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            try:
+                json.loads(line)
+            except json.JSONDecodeError as error:
+                return f"line {number} is not valid JSON: {error.msg}"
+    return None
 
 
 def _pair_text_halves(paths: list[Path]) -> list[tuple[Path, Path]]:
@@ -385,11 +478,11 @@ def _pair_text_halves(paths: list[Path]) -> list[tuple[Path, Path]]:
     return [(halves[stem, ".ko"], halves[stem, ".en"]) for stem in stems]
 
 
-def _load_text_pair(ko_path: Path, en_path: Path, cache_dir) -> tuple[datasets.Dataset | None, int]:
-    """Two line-aligned text files -> (pairs, 0); files of unequal length -> (None, lines).
+def _load_text_pair(ko_path: Path, en_path: Path, cache_dir) -> datasets.Dataset:
+    """Two line-aligned text files (line i of one translates line i of the other) -> pairs.
 
-    With unequal line counts no line can be trusted to match its partner, so the whole file
-    pair is dropped and its lines counted as misaligned.
+    Files of unequal length are refused: once a line is missing, no line can be trusted to
+    match its partner.
     """
     halves = {}
     for language, path in (("ko", ko_path), ("en", en_path)):
@@ -401,28 +494,23 @@ def _load_text_pair(ko_path: Path, en_path: Path, cache_dir) -> tuple[datasets.D
             raise ValueError(f"cannot read {path}: {_root_cause(error)}") from error
         halves[language] = text.rename_column("text", language)
     if len(halves["ko"]) != len(halves["en"]):
-        logger.warning(
-            "%s has %d lines but %s has %d: dropping both as misaligned",
-            ko_path,
-            len(halves["ko"]),
-            en_path,
-            len(halves["en"]),
+        raise ValueError(
+            f"{ko_path} has {len(halves['ko'])} lines but {en_path} has {len(halves['en'])}: "
+            "text pairs need one line per sentence in both files"
         )
-        return None, max(len(halves["ko"]), len(halves["en"]))
     pair = datasets.concatenate_datasets([halves["ko"], halves["en"]], axis=1)
     source = ko_path.with_suffix("").name
     pair = pair.map(lambda batch: {"source": [source] * len(batch["ko"])}, batched=True)
-    return pair.cast(CORPUS_FEATURES), 0
+    return pair.cast(CORPUS_FEATURES)
 
 
 def _load_hub_dataset(name, config_name, data_files, ko_column, en_column, cache_dir):
     """A Hub dataset (or a local folder laid out as one) through `datasets.load_dataset`."""
     loaded = datasets.load_dataset(name, config_name, data_files=data_files, cache_dir=cache_dir)
-    splits = {
+    return {
         split: _select_pair_columns(dataset, ko_column, en_column, name, default_source=name)
         for split, dataset in loaded.items()
     }
-    return splits, dict.fromkeys(splits, 0)
 
 
 def _select_pair_columns(dataset, ko_column, en_column, origin, default_source):
@@ -505,9 +593,7 @@ def _text_hash(text: str) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
-def _clean_split(
-    dataset, split, max_chars, misaligned_lines, num_proc, deduplicate=True
-) -> datasets.Dataset:
+def _clean_split(dataset, split, max_chars, num_proc, deduplicate=True) -> datasets.Dataset:
     """Normalise, drop bad (and duplicate) rows, logging one line per reason with its count.
 
     Returns ko, en, source plus the `ko_hash`/`en_hash` columns the held-out carving reuses.
@@ -531,12 +617,11 @@ def _clean_split(
         _, first_positions = np.unique(pair_keys[valid_rows], return_index=True)
         kept_rows = np.sort(valid_rows[first_positions])
 
-    total = len(dataset) + misaligned_lines
+    total = len(dataset)
     counts = {
         "empty, NaN or whitespace-only side": int((reasons == _EMPTY).sum()),
         f"a side longer than max_chars={max_chars}": int((reasons == _OVERLONG).sum()),
         "exact duplicate pair": int(valid.sum()) - len(kept_rows),
-        "misaligned text files": misaligned_lines,
     }
     for reason, count in counts.items():
         if count:
@@ -551,6 +636,18 @@ def _sentence_ids(dataset) -> tuple[np.ndarray, np.ndarray]:
     _, ko_ids = np.unique(_column_array(dataset, "ko_hash"), return_inverse=True)
     _, en_ids = np.unique(_column_array(dataset, "en_hash"), return_inverse=True)
     return ko_ids.astype(np.int64), en_ids.astype(np.int64)
+
+
+def _count_pairs_also_in(dataset, other) -> int:
+    """How many rows of `dataset` have a (ko, en) pair that is also a row of `other`."""
+    ko_hashes, en_hashes = (
+        np.concatenate([_column_array(dataset, name), _column_array(other, name)])
+        for name in ("ko_hash", "en_hash")
+    )
+    _, ko_ids = np.unique(ko_hashes, return_inverse=True)
+    _, en_ids = np.unique(en_hashes, return_inverse=True)
+    pair_keys = ko_ids.astype(np.int64) * (int(en_ids.max(initial=0)) + 1) + en_ids
+    return int(np.isin(pair_keys[: len(dataset)], pair_keys[len(dataset) :]).sum())
 
 
 def _column_array(dataset, name: str) -> np.ndarray:

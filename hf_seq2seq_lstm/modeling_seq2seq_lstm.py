@@ -217,6 +217,8 @@ class Seq2SeqLSTMEncoder(nn.Module):
         **kwargs,
     ):
         """input_ids (B, S), attention_mask (B, S) right-padded -> `Seq2SeqLSTMEncoderOutput`."""
+        # Checked here, not only in the model's forward: generate() runs the encoder directly.
+        _check_ids("input_ids", input_ids, self.config.src_vocab_size)
         if attention_mask is None:
             attention_mask = input_ids.ne(self.config.pad_token_id).long()
         lengths = _source_lengths(attention_mask)
@@ -329,6 +331,29 @@ def _source_lengths(attention_mask):
             "padding_side='right'"
         )
     return lengths
+
+
+def _check_ids(name, ids, vocab_size, allow_ignore=False):
+    """ValueError unless `ids` is a non-empty (B, L) tensor of ids in [0, vocab_size).
+
+    An embedding lookup of an id outside the table fails with a bare "index out of range";
+    this names the tensor, the offending ids and the vocabulary size instead.
+    allow_ignore: -100 (the loss's ignore index) is also allowed.
+    """
+    if ids.dim() != 2:
+        raise ValueError(f"{name} must be 2-D (batch, length), got shape {tuple(ids.shape)}")
+    if ids.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(ids.shape)})")
+    outside = (ids < 0) | (ids >= vocab_size)
+    if allow_ignore:
+        outside &= ids != -100
+    if outside.any():
+        offending = sorted(set(ids[outside].tolist()))
+        shown = ", ".join(map(str, offending[:10])) + (", ..." if len(offending) > 10 else "")
+        raise ValueError(
+            f"{name} holds ids outside the vocabulary of size {vocab_size} "
+            f"(valid ids: 0 to {vocab_size - 1}): {shown}"
+        )
 
 
 class Seq2SeqLSTMDecoder(nn.Module):
@@ -807,17 +832,16 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         )
 
         if labels is not None:
-            self._check_ids("labels", labels, config.tgt_vocab_size, allow_ignore=True)
+            _check_ids("labels", labels, config.tgt_vocab_size, allow_ignore=True)
             if decoder_input_ids is None:
                 decoder_input_ids = self._shift_right(labels)
         if decoder_input_ids is None:
             raise ValueError("forward needs decoder_input_ids or labels")
-        self._check_ids("decoder_input_ids", decoder_input_ids, config.tgt_vocab_size)
+        _check_ids("decoder_input_ids", decoder_input_ids, config.tgt_vocab_size)
 
         if encoder_outputs is None:
             if input_ids is None:
                 raise ValueError("forward needs input_ids or encoder_outputs")
-            self._check_ids("input_ids", input_ids, config.src_vocab_size)
             if attention_mask is not None and attention_mask.shape != input_ids.shape:
                 raise ValueError(
                     f"attention_mask shape {tuple(attention_mask.shape)} does not match "
@@ -942,19 +966,6 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         use_gold = torch.rand(shape, device=device) < teacher_forcing_ratio
         use_gold[:, 0] = True
         return use_gold
-
-    @staticmethod
-    def _check_ids(name, ids, vocab_size, allow_ignore=False):
-        if ids.dim() != 2:
-            raise ValueError(f"{name} must be 2-D (batch, length), got shape {tuple(ids.shape)}")
-        if ids.numel() == 0:
-            raise ValueError(f"{name} is empty (shape {tuple(ids.shape)})")
-        valid = ids if not allow_ignore else ids[ids != -100]
-        if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= vocab_size):
-            raise ValueError(
-                f"{name} holds ids outside [0, {vocab_size}): min {int(valid.min())}, "
-                f"max {int(valid.max())}"
-            )
 
 
 Seq2SeqLSTMForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")

@@ -25,11 +25,17 @@ def read_tsv_rows(path):
 
 
 def write_xlsx(path, header, rows):
+    write_workbook(path, {"Sheet": [header, *rows]})
+
+
+def write_workbook(path, sheets):
+    """An .xlsx with one sheet per {title: rows} entry, in order (rows may be empty)."""
     workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
     workbook.save(path)
 
 
@@ -185,11 +191,9 @@ def test_bad_rows_are_dropped_and_counted(tmp_path, caplog):
     }  # reasons that dropped nothing are not logged
 
 
-def test_text_pairs_load_and_misaligned_files_are_dropped_and_counted(tmp_path, caplog):
+def test_text_pairs_load_and_halves_of_unequal_length_are_refused(tmp_path, caplog):
     (tmp_path / "good.ko").write_text("안녕.\n\n고마워.\n", encoding="utf-8")
     (tmp_path / "good.en").write_text("Hi.\nOrphan line.\nThanks.\n", encoding="utf-8")
-    (tmp_path / "shifted.ko").write_text("하나.\n둘.\n셋.\n", encoding="utf-8")
-    (tmp_path / "shifted.en").write_text("One.\nThree.\n", encoding="utf-8")
     caplog.set_level(logging.INFO, logger="hf_seq2seq_lstm.data")
 
     train = load_parallel_corpus(tmp_path, validation_split=0)["train"]
@@ -198,14 +202,132 @@ def test_text_pairs_load_and_misaligned_files_are_dropped_and_counted(tmp_path, 
         ("안녕.", "Hi.", "good"),
         ("고마워.", "Thanks.", "good"),
     ]
-    counts = dropped_counts(caplog)
-    assert counts["misaligned text files"] == 3
-    assert counts["empty, NaN or whitespace-only side"] == 1
-    assert any("shifted.ko has 3 lines but" in r.getMessage() for r in caplog.records)
+    assert dropped_counts(caplog)["empty, NaN or whitespace-only side"] == 1
+
+    (tmp_path / "shifted.ko").write_text("하나.\n둘.\n셋.\n", encoding="utf-8")
+    (tmp_path / "shifted.en").write_text("One.\nThree.\n", encoding="utf-8")
+    expected = f"{tmp_path / 'shifted.ko'} has 3 lines but {tmp_path / 'shifted.en'} has 2"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        load_parallel_corpus(tmp_path)
+    with pytest.raises(ValueError, match=re.escape(expected)):  # the halves named one by one
+        load_parallel_corpus([tmp_path / "shifted.en", tmp_path / "shifted.ko"])
 
     (tmp_path / "lonely.ko").write_text("혼자.\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"lonely\.en is missing"):
         load_parallel_corpus(tmp_path)
+
+
+def test_every_sheet_with_the_columns_is_read_and_other_sheets_are_named(
+    tmp_path, train_rows, caplog
+):
+    path = tmp_path / "two_sheets.xlsx"
+    header = ["SID", "원문", "번역문"]
+    write_workbook(
+        path,
+        {
+            "1": [header, *([i, *train_rows[i]] for i in range(30))],
+            "notes": [["작성자", "날짜"], ["홍길동", "2024-01-01"]],
+            "2": [["번역문", "원문"], *([en, ko] for ko, en in train_rows[30:50])],  # reordered
+            "empty": [],
+        },
+    )
+    caplog.set_level(logging.INFO, logger="hf_seq2seq_lstm.data")
+
+    train = load_parallel_corpus(path, validation_split=0)["train"]
+
+    assert list(zip(train["ko"], train["en"], strict=True)) == train_rows[:50]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert f"{path} (sheet 'notes'): no column" in warnings[0]
+    assert "columns found: ['작성자', '날짜']" in warnings[0]
+    assert any("skipped empty sheets ['empty']" in r.getMessage() for r in caplog.records)
+
+    unusable = tmp_path / "no_pairs.xlsx"
+    write_workbook(unusable, {"notes": [["작성자"], ["홍길동"]], "more": [["SID", "Korean"]]})
+    with pytest.raises(ValueError, match=r"no_pairs\.xlsx \(sheet 'notes'\): no column"):
+        load_parallel_corpus(unusable)
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("pairs.jsonl", ""),
+        ("pairs.jsonl", "\n  \n"),
+        ("pairs.json", ""),
+        ("pairs.json", "[]"),
+        ("pairs.json", '{"data": []}'),
+        ("pairs.csv", ""),
+        ("pairs.tsv", "\ufeff\n"),
+        ("pairs.tsv", "ko\ten\n"),
+        ("pairs.xlsx", []),
+        ("pairs.xlsx", [["원문", "번역문"]]),
+    ],
+)
+def test_an_empty_file_is_refused_by_name(name, content, tmp_path):
+    path = tmp_path / name
+    if name.endswith(".xlsx"):
+        write_workbook(path, {"Sheet1": content, "Sheet2": []})
+    else:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))} is empty"):
+        load_parallel_corpus([path], validation_split=0)
+
+
+def test_an_empty_text_pair_half_is_refused_by_name(tmp_path):
+    (tmp_path / "pairs.ko").write_text("안녕.\n", encoding="utf-8")
+    (tmp_path / "pairs.en").write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"^{re.escape(str(tmp_path / 'pairs.en'))} is empty$"):
+        load_parallel_corpus(tmp_path)
+
+
+def test_unreadable_lines_are_named_by_their_1_based_line_number(tmp_path):
+    # Header = line 1, so the second data row is line 3.
+    tsv = tmp_path / "bytes.tsv"
+    tsv.write_bytes("ko\ten\n가\ta\n나\tb".encode() + b"\xff\n")
+    with pytest.raises(ValueError, match=r"bytes\.tsv is not UTF-8: line 3 has the byte 0xff"):
+        load_parallel_corpus(tsv)
+    lines = tmp_path / "bytes.jsonl"
+    lines.write_bytes(b'{"ko": "\xea\xb0\x80", "en": "a"}\n{"ko": "\xff", "en": "b"}\n')
+    with pytest.raises(ValueError, match=r"bytes\.jsonl is not UTF-8: line 2 has the byte 0xff"):
+        load_parallel_corpus(lines)
+
+    broken = tmp_path / "broken.jsonl"
+    records = ['{"ko": "가", "en": "a"}', '{"ko": "나", "en": "b"}', '{"ko": "다", "en": ']
+    broken.write_text("\n".join(records) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"broken\.jsonl: line 3 is not valid JSON"):
+        load_parallel_corpus(broken)
+    document = tmp_path / "broken.json"
+    document.write_text('{"data": [\n{"ko": "가", "en": "a"},\n{"ko": "나" "en": "b"}\n]}\n')
+    with pytest.raises(ValueError, match=r"broken\.json: line 3: Expecting ','"):
+        load_parallel_corpus(document)
+    fields = tmp_path / "fields.csv"
+    fields.write_text("ko,en\n가,a\n나,b,extra\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"fields\.csv: .*line 3"):  # pandas counts the same way
+        load_parallel_corpus(fields)
+
+
+def test_evaluation_splits_sharing_training_pairs_are_warned_about_with_the_count(tmp_path, caplog):
+    rows = [f"문장 {i}.\tSentence {i}." for i in range(20)]
+    train, validation, test = (tmp_path / f"{name}.tsv" for name in ("train", "dev", "test"))
+    train.write_text("ko\ten\n" + "\n".join(rows[:15]) + "\n", encoding="utf-8")
+    # Three training pairs plus one that shares only its Korean side (a different pair).
+    validation.write_text(
+        "ko\ten\n" + "\n".join([*rows[:3], "문장 3.\tAnother.", *rows[15:18]]) + "\n",
+        encoding="utf-8",
+    )
+    test.write_text("ko\ten\n" + "\n".join(rows[18:]) + "\n", encoding="utf-8")
+    caplog.set_level(logging.WARNING, logger="hf_seq2seq_lstm.data")
+
+    load_parallel_corpus({"train": train, "validation": validation, "test": test})
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("validation shares 3 of its 7 pairs with train")
+
+    caplog.clear()  # the carved validation split shares nothing; the 3 pairs it took are
+    load_parallel_corpus({"train": train, "test": train}, validation_split=3)  # not in train
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [w.split(" (")[0] for w in warnings] == ["test shares 12 of its 15 pairs with train"]
 
 
 def write_hub_style_repo(root, train_rows):

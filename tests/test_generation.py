@@ -205,3 +205,18 @@ def test_default_length_bound_is_per_sentence_so_batching_cannot_change_it(searc
         alone = model.generate(input_ids=input_ids[row : row + 1, :length], **kwargs)[0]
         assert len(alone) == 1 + 2 * length + 10 and alone[-1] == EOS  # start + bound
         assert torch.equal(strip_padding(batched[row]), alone)
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+def test_generate_refuses_source_ids_outside_the_vocabulary_naming_them(search):
+    model = eos_prone_model()
+    input_ids, attention_mask = padded_batch([4, 3], SRC_VOCAB)
+    input_ids[0, 1] = SRC_VOCAB + 5
+    input_ids[1, 0] = SRC_VOCAB  # the first id past the end: an off-by-one check would pass it
+    with pytest.raises(ValueError, match="input_ids") as error:
+        model.generate(input_ids=input_ids, attention_mask=attention_mask, **SEARCHES[search])
+    assert f"vocabulary of size {SRC_VOCAB}" in str(error.value)
+    assert str(error.value).endswith(f": {SRC_VOCAB}, {SRC_VOCAB + 5}")
+    input_ids[:] = -1
+    with pytest.raises(ValueError, match=r": -1$"):
+        model.generate(input_ids=input_ids, attention_mask=attention_mask, **SEARCHES[search])
