@@ -89,13 +89,14 @@ NON_NEGATIVE_FLAGS = ("weight_decay", "num_warmup_steps", "max_grad_norm", "seed
 # The defaults are the small-corpus settings measured best on the built-in koen corpus (14k
 # pairs; README "Translation quality"): the model's fields, then the training's.
 SMALL_CORPUS_DEFAULTS = {
+    "cell_type": "gru",
     "embedding_dim": 512,
     "hidden_dim": 512,
     "tie_word_embeddings": True,
     "share_embeddings": True,
 }
 TRAINING_DEFAULTS = {
-    "vocab_size": 8000,
+    "vocab_size": 4000,
     "learning_rate": 2e-3,
     "num_warmup_steps": 300,
     "label_smoothing": 0.1,
