@@ -158,6 +158,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     data.add_argument("--tokenizer_name", help="reuse a trained tokenizer (folder or Hub id)")
     data.add_argument(
+        "--source_lang", default="ko", help="source language code (this package: ko only)"
+    )
+    data.add_argument(
+        "--target_lang", default="en", help="target language code (this package: en only)"
+    )
+    data.add_argument(
+        "--truncate_long_pairs",
+        action="store_true",
+        help="cut sources and targets longer than --max_source_length/--max_target_length "
+        "instead of dropping the pair",
+    )
+    data.add_argument(
         "--vocab_size",
         type=int,
         default=TRAINING_DEFAULTS["vocab_size"],
@@ -172,6 +184,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         "deterministic. Not bit-reproducible (tokenizers draws its own randomness).",
     )
 
+    start = parser.add_argument_group("starting point")
+    start.add_argument(
+        "--model_name_or_path",
+        help="fine-tune or continue a trained model (a folder or Hub id): its weights, config and "
+        "tokenizer; architecture flags given with it must agree with its config, "
+        "regularisation flags (dropout, word dropout, label smoothing) override it",
+    )
+    start.add_argument(
+        "--config_name",
+        help="a new model with the architecture of this config (folder, config.json or Hub id) "
+        "instead of the architecture flags; vocabulary sizes come from the tokenizer",
+    )
     model = parser.add_argument_group("model (Seq2SeqLSTMConfig fields)")
     defaults = Seq2SeqLSTMConfig(**SMALL_CORPUS_DEFAULTS)
     model.add_argument(
@@ -437,13 +461,70 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     validate_args(args)
+    base = args.model_name_or_path or args.config_name
+    if base:
+        given = {
+            token.split("=")[0][2:].removeprefix("no-")
+            for token in (sys.argv[1:] if argv is None else argv)
+            if token.startswith("--")
+        }
+        adopt_architecture(args, load_base_config(base), given)
     return args
+
+
+# Config fields a fine-tuning run may change: they do not touch the weights' shapes.
+REGULARISATION_FIELDS = (
+    "dropout", "source_word_dropout", "target_word_dropout", "label_smoothing",
+    "scheduled_sampling_mode",
+)  # fmt: skip
+# Flags that fix the shape of the weights: a starting model's config decides them.
+ARCHITECTURE_FLAGS = {
+    "cell_type": "cell_type",
+    "attention": "attention",
+    "embedding_dim": "embedding_dim",
+    "hidden_dim": "hidden_dim",
+    "num_layers": "num_layers",
+    "input_feeding": "input_feeding",
+    "tie_word_embeddings": "tie_word_embeddings",
+    "share_embeddings": "share_embeddings",
+}
+
+
+def load_base_config(name: str) -> Seq2SeqLSTMConfig:
+    try:
+        return Seq2SeqLSTMConfig.from_pretrained(name)
+    except (OSError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise SystemExit(f"error: cannot load the config of {name}: {first_line}") from None
+
+
+def adopt_architecture(args, config: Seq2SeqLSTMConfig, given: set[str]) -> None:
+    """Take the architecture from `config`; refuse flags given on the command line that
+    disagree with it (a silently different model would not load the weights)."""
+    base = args.model_name_or_path or args.config_name
+    wanted = {flag: getattr(config, field) for flag, field in ARCHITECTURE_FLAGS.items()}
+    wanted["unidirectional_encoder"] = not config.bidirectional_encoder
+    for flag, value in wanted.items():
+        if flag in given and getattr(args, flag) != value:
+            raise SystemExit(
+                f"error: --{flag} {getattr(args, flag)} disagrees with {base} ({value}); drop "
+                "the flag to keep the model's architecture"
+            )
+        setattr(args, flag, value)
 
 
 def validate_args(args: argparse.Namespace) -> None:
     """Refuse inconsistent arguments before any work is done."""
     if args.dataset_name and args.train_file:
         raise SystemExit("error: give --dataset_name or --train_file, not both")
+    if args.model_name_or_path and args.config_name:
+        raise SystemExit("error: give --model_name_or_path or --config_name, not both")
+    for name, language in (("source_lang", "ko"), ("target_lang", "en")):
+        if getattr(args, name) != language:
+            raise SystemExit(
+                f"error: --{name} {getattr(args, name)}: this package translates Korean (ko) to "
+                f"English (en) only, so --{name} must be {language}"
+            )
     for name in ("train_file", "validation_file", "test_file"):
         for path in getattr(args, name) or []:
             if not any(ch in path for ch in "*?[") and not Path(path).exists():
@@ -598,17 +679,28 @@ def data_fingerprint(dataset: datasets.Dataset) -> str:
 
 
 def get_tokenizer(args, raw: datasets.DatasetDict):
-    """The tokenizer of --tokenizer_name, else a joint BPE trained on the training split."""
-    if args.tokenizer_name:
-        return AutoTokenizer.from_pretrained(args.tokenizer_name, trust_remote_code=True)
+    """The starting model's tokenizer, else --tokenizer_name's, else a joint BPE trained on the
+    training split."""
+    if args.model_name_or_path or args.tokenizer_name:
+        return AutoTokenizer.from_pretrained(args.model_name_or_path or args.tokenizer_name)
     return train_bpe_tokenizer(raw["train"], vocab_size=args.vocab_size)
 
 
 def tokenize_datasets(args, raw, tokenizer, accelerator) -> datasets.DatasetDict:
     """Token ids per split (cached by `datasets`), over-long pairs dropped and counted."""
 
+    truncation = (
+        {"truncation": True, "max_length": args.max_source_length}
+        if args.truncate_long_pairs
+        else {}
+    )
+
     def encode(batch):
-        encoded = tokenizer(batch["ko"], text_target=batch["en"])
+        encoded = tokenizer(batch["ko"], **truncation)
+        encoded["labels"] = tokenizer(
+            text_target=batch["en"],
+            **(truncation and {"truncation": True, "max_length": args.max_target_length}),
+        )["input_ids"]
         encoded["length"] = [
             max(len(source), len(target))
             for source, target in zip(encoded["input_ids"], encoded["labels"], strict=True)
@@ -1090,8 +1182,15 @@ def training_function(args) -> dict:
         tokenizer = get_tokenizer(args, raw)
     tokenized = tokenize_datasets(args, raw, tokenizer, accelerator)
 
-    config = model_config(args, vocab_size=len(tokenizer), tokenizer=tokenizer)
-    model = Seq2SeqLSTMForConditionalGeneration(config)
+    if args.model_name_or_path:  # its weights, with this run's regularisation
+        model = Seq2SeqLSTMForConditionalGeneration.from_pretrained(
+            args.model_name_or_path,
+            **{field: getattr(args, field) for field in REGULARISATION_FIELDS},
+        )
+        config = model.config
+    else:
+        config = model_config(args, vocab_size=len(tokenizer), tokenizer=tokenizer)
+        model = Seq2SeqLSTMForConditionalGeneration(config)
     # The decoding the model ships with: what generate(), the pipeline and the CLI use.
     model.generation_config.num_beams = args.num_beams
     model.generation_config.length_penalty = args.length_penalty

@@ -193,3 +193,42 @@ def test_the_koen_corpus_and_its_attribution_install_with_the_wheel(tmp_path):
     assert report["file"].startswith(str(site))
     assert report["counts"] == {"train": 14468, "validation": 1000, "test": 1000}
     assert report["attribution"]
+
+
+def test_fine_tuning_a_trained_folder_starts_from_its_weights_and_keeps_its_tokenizer(tmp_path):
+    base = tmp_path / "base"
+    run_train(base, "--max_train_steps", "3")
+    sample = builtin_corpus_files("sample")
+    tuned = tmp_path / "tuned"
+    run_train(
+        tuned, "--model_name_or_path", str(base), "--max_train_steps", "3", "--dropout", "0.2",
+        "--train_file", sample["validation"], "--validation_file", sample["test"],
+    )  # fmt: skip
+    assert (tuned / "tokenizer.json").read_bytes() == (base / "tokenizer.json").read_bytes()
+    before = Seq2SeqLSTMForConditionalGeneration.from_pretrained(base)
+    after = Seq2SeqLSTMForConditionalGeneration.from_pretrained(tuned)
+    assert after.config.dropout == 0.2 and before.config.dropout == 0.1
+    assert after.config.hidden_dim == before.config.hidden_dim
+    changed = [
+        name
+        for name, tensor in after.state_dict().items()
+        if not torch.equal(tensor, before.state_dict()[name])
+    ]
+    assert changed and set(after.state_dict()) == set(before.state_dict())
+    assert after.generate(input_ids=torch.tensor([[5, 6, 3]]), max_new_tokens=3).shape[0] == 1
+
+    with pytest.raises(SystemExit, match="--hidden_dim 64 disagrees"):
+        train.parse_args(["--model_name_or_path", str(base), "--hidden_dim", "64"])
+    args = train.parse_args(["--config_name", str(base)])  # architecture of base, fresh weights
+    assert (args.hidden_dim, args.num_layers, args.embedding_dim) == (32, 1, 32)
+
+
+def test_long_pairs_are_truncated_when_asked_and_languages_other_than_ko_en_refused(tmp_path):
+    limits = ["--max_source_length", "4", "--max_target_length", "4", "--max_train_steps", "2"]
+    with pytest.raises(SystemExit, match="every training pair is longer"):
+        run_train(tmp_path / "dropped", *limits)
+    results = run_train(tmp_path / "cut", *limits, "--truncate_long_pairs")
+    assert results["train_steps"] == 2
+    with pytest.raises(SystemExit, match="Korean \\(ko\\) to English \\(en\\) only"):
+        train.parse_args(["--source_lang", "ja"])
+    assert train.parse_args(["--source_lang", "ko", "--target_lang", "en"]).source_lang == "ko"
