@@ -1,5 +1,6 @@
-"""int8 and bfloat16 CPU inference: `quantize_for_cpu`, `for_cpu_inference` and the --quantize
-flags of the translate CLI and recipes/score_tsv.py (app.py's is in test_app.py).
+"""int8 and bfloat16 CPU inference: `quantize_for_cpu`, `for_cpu_inference`, the --quantize
+flags of the translate CLI and recipes/score_tsv.py (app.py's is in test_app.py), and
+benchmarks/bench_quantization.py on a tiny model.
 
 The decoding tests use a tiny LSTM overfitted to six sentence pairs, so that "gives sentences"
 means the English it learnt, whatever the precision.
@@ -38,7 +39,9 @@ PAIRS = [
 ]
 KOREAN = [ko for ko, _ in PAIRS]
 ENGLISH = [en for _, en in PAIRS]
-SCORE_TSV = Path(__file__).resolve().parents[1] / "recipes" / "score_tsv.py"
+REPO = Path(__file__).resolve().parents[1]
+SCORE_TSV = REPO / "recipes" / "score_tsv.py"
+BENCH_QUANTIZATION = REPO / "benchmarks" / "bench_quantization.py"
 # The float modules that int8 replaces, and what each becomes.
 INT8_TYPES = {torch.nn.LSTM: Int8LSTM, torch.nn.GRU: nnqd.GRU, torch.nn.Linear: nnqd.Linear}
 
@@ -223,3 +226,37 @@ def test_score_tsv_scores_the_quantized_model_and_says_so(trained_dir, tmp_path,
     report = json.loads(capsys.readouterr().out)
     assert report["quantize"] == "int8" and report["sentences"] == len(PAIRS)
     assert scores["bleu"] == pytest.approx(100.0) and scores["chrf"] == pytest.approx(100.0)
+
+
+def test_quantization_benchmark_runs_every_precision_and_decoding_against_float32(
+    trained_dir, tmp_path, capsys
+):
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("ko\ten\n" + "".join(f"{ko}\t{en}\n" for ko, en in PAIRS), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("bench_quantization", BENCH_QUANTIZATION)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    figures = tmp_path / "figures.json"
+    report = bench.main(
+        [str(trained_dir), "--tsv", str(tsv), "--max_sentences", "4", "--json", str(figures)]
+    )
+    assert json.loads(figures.read_text()) == report
+    assert report["sentences"] == 4
+    rows = {(row["precision"], row["decoding"]): row for row in report["results"]}
+    assert list(rows) == [
+        (precision, decoding)
+        for precision in ("fp32", "bf16", "int8")
+        for decoding in ("greedy", "beam5")
+    ]
+    for (precision, _), row in rows.items():
+        assert row["sentences_per_second"] > 0
+        # The overfitted model's translations survive either precision.
+        assert row["bleu"] == pytest.approx(100.0) and row["same_as_fp32"] == 1.0
+        assert row["bleu_vs_fp32"] == pytest.approx(1.0)
+        if precision == "fp32":
+            assert row["speed_vs_fp32"] == 1.0
+    # int8 and bf16 weights take less room than float32's (the float embeddings stay).
+    fp32_size = rows["fp32", "greedy"]["weights_mib"]
+    assert rows["int8", "greedy"]["weights_mib"] < fp32_size
+    assert rows["bf16", "greedy"]["weights_mib"] < 0.6 * fp32_size
+    assert "x fp32" in capsys.readouterr().out
