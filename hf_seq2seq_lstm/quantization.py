@@ -88,8 +88,9 @@ def quantize_for_cpu(model: nn.Module) -> nn.Module:
     decoder embedding, which stays float: the copy serves inference only.
 
     The copy is in eval mode and is for `generate()` and forward passes: it cannot be trained,
-    and `save_pretrained` does not write int8 weights (quantize again after loading; it takes
-    a moment). torch marks `torch.ao.quantization` deprecated in favour of torchao; it still
+    and its `save_pretrained` (and so `push_to_hub`) raises NotImplementedError, where
+    transformers would fail on the packed int8 weights with an AttributeError: save the float
+    model and quantize again after loading (it takes a moment). torch marks `torch.ao.quantization` deprecated in favour of torchao; it still
     ships and works, and its notices are silenced here so that the CLI's stderr stays clean.
 
     Raises:
@@ -103,6 +104,8 @@ def quantize_for_cpu(model: nn.Module) -> nn.Module:
         quantized = quantize_dynamic(
             model, set(INT8_MODULE_TYPES), dtype=torch.qint8, mapping=mapping, inplace=False
         )
+    if hasattr(quantized, "save_pretrained"):
+        quantized.save_pretrained = _refuse_to_save  # on this copy only
     return quantized.eval()
 
 
@@ -120,6 +123,13 @@ def for_cpu_inference(model: nn.Module, quantize: str = "none") -> nn.Module:
     if quantize == "bf16":
         return copy.deepcopy(model).to(torch.bfloat16).eval()
     return model
+
+
+def _refuse_to_save(*args, **kwargs):
+    raise NotImplementedError(
+        "this is an int8 copy made by quantize_for_cpu, for inference only: save the float "
+        "model, and call quantize_for_cpu again after loading it"
+    )
 
 
 def _check_float32_on_cpu(model: nn.Module) -> None:

@@ -150,6 +150,15 @@ def test_quantize_for_cpu_leaves_the_model_and_its_saved_folder_byte_identical(t
     assert file_digests(trained_dir) == before
 
 
+def test_the_int8_copy_refuses_to_be_saved_and_says_what_to_do_instead(trained_dir, tmp_path):
+    model, _ = load(trained_dir)
+    with pytest.raises(NotImplementedError, match="quantize_for_cpu again after loading"):
+        quantize_for_cpu(model).save_pretrained(tmp_path / "int8")
+    assert not (tmp_path / "int8").exists()
+    model.save_pretrained(tmp_path / "float")  # the original saves as ever
+    assert (tmp_path / "float" / "model.safetensors").is_file()
+
+
 def test_shared_embeddings_stay_shared_and_the_tied_output_layer_is_an_int8_copy(trained_dir):
     model, _ = load(trained_dir)
     quantized = quantize_for_cpu(model)
