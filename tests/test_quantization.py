@@ -247,7 +247,8 @@ def test_quantization_benchmark_runs_every_precision_and_decoding_against_float3
     spec.loader.exec_module(bench)
     figures = tmp_path / "figures.json"
     report = bench.main(
-        [str(trained_dir), "--tsv", str(tsv), "--max_sentences", "4", "--json", str(figures)]
+        [str(trained_dir), "--tsv", str(tsv), "--max_sentences", "4", "--repeats", "2"]
+        + ["--json", str(figures)]
     )
     assert json.loads(figures.read_text()) == report
     assert report["sentences"] == 4
