@@ -82,16 +82,18 @@ def quantize_for_cpu(model: nn.Module) -> nn.Module:
       beam.
 
     Dynamic quantization stores these weights as int8 (one symmetric scale per tensor) and
-    quantizes each activation on the fly from its own range, so no calibration data is needed; the matrix products then run in int8 (fbgemm/x86 or qnnpack kernels). The
-    embeddings stay float: a lookup does no arithmetic, and shared source/target embeddings
-    stay one module. With `tie_word_embeddings`, `lm_head` becomes an int8 copy of the
+    quantizes each activation on the fly from its own range, so no calibration data is needed;
+    the matrix products then run in int8 (fbgemm/x86 or qnnpack kernels). The embeddings stay
+    float: a lookup does no arithmetic, and shared source/target embeddings stay one
+    parameter. With `tie_word_embeddings`, `lm_head` becomes an int8 copy of the
     decoder embedding, which stays float: the copy serves inference only.
 
     The copy is in eval mode and is for `generate()` and forward passes: it cannot be trained,
     and its `save_pretrained` (and so `push_to_hub`) raises NotImplementedError, where
     transformers would fail on the packed int8 weights with an AttributeError: save the float
-    model and quantize again after loading (it takes a moment). torch marks `torch.ao.quantization` deprecated in favour of torchao; it still
-    ships and works, and its notices are silenced here so that the CLI's stderr stays clean.
+    model and quantize again after loading (it takes a moment). torch marks
+    `torch.ao.quantization` deprecated in favour of torchao; it still ships and works, and its
+    notices are silenced here so that the CLI's stderr stays clean.
 
     Raises:
         ValueError: `model` is not float32, or not on the CPU (int8 kernels are CPU-only).
