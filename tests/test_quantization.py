@@ -20,7 +20,7 @@ from test_modeling import padded_batch, tiny_model
 from torch.ao.nn.quantized import dynamic as nnqd
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration
+from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, cli
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from hf_seq2seq_lstm.quantization import (
     Int8LSTM,
@@ -218,10 +218,13 @@ def test_cli_quantize_int8_translates_end_to_end_and_draws_the_alignment(trained
     assert file_digests(trained_dir) == before
 
 
-def test_cli_refuses_an_unknown_quantization_with_the_choices():
-    returncode, _, stderr = run_cli("some/model", "--quantize", "int4")
-    assert returncode == 2
+def test_cli_refuses_an_unknown_quantization_with_the_choices(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(["some/model", "--quantize", "int4"])
+    assert exit_info.value.code == 2
+    stderr = capsys.readouterr().err
     assert "invalid choice: 'int4'" in stderr and "'int8'" in stderr
+    assert cli.parse_args(["some/model"]).quantize == "none"
 
 
 def test_score_tsv_scores_the_quantized_model_and_says_so(trained_dir, tmp_path, capsys):
