@@ -1,6 +1,7 @@
 """A web page for the translator: Korean in, English out, with the attention alignment on screen.
 
-    python app.py [--model_dir DIR [--model_dir DIR]] [--port N] [--share]
+    python app.py [--model_dir DIR [--model_dir DIR]] [--quantize {none,int8,bf16}] [--port N]
+                  [--share]
 
 Each line of the Korean text box is translated on its own. For one line (the first by default)
 the page also shows the n-best list with scores and the cross-attention heatmap. Given two
@@ -37,6 +38,9 @@ MAX_MODELS = 2
 # A line costs up to about a second per model on one CPU core: more would block the queue.
 MAX_LINES = 20
 MAX_BEAMS = 10
+# hf_seq2seq_lstm.quantization.QUANTIZE_CHOICES, named here because a Space's copy of this file
+# runs without the package (see `load_translator`).
+QUANTIZE_CHOICES = ("none", "int8", "bf16")
 NBEST_HEADERS = ["rank", "translation", "score"]
 TITLE_CHARACTERS = 60
 EXAMPLES = [
@@ -64,6 +68,7 @@ class Translator:
     name: str
     model: torch.nn.Module
     tokenizer: object
+    quantize: str = "none"
 
     @property
     def attention(self) -> str:
@@ -129,17 +134,30 @@ class Result:
         return self.english, self.nbest, self.heatmap, "\n\n".join(self.notes)
 
 
-def load_translator(name: str) -> Translator:
-    """Load a model folder or Hub repository; its remote code is trusted, as the card says."""
+def load_translator(name: str, quantize: str = "none") -> Translator:
+    """Load a model folder or Hub repository; its remote code is trusted, as the card says.
+
+    quantize: "int8" or "bf16" runs a converted copy (`hf_seq2seq_lstm.quantization`).
+    """
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=True)
     model = AutoModelForSeq2SeqLM.from_pretrained(name, trust_remote_code=True).eval()
-    return Translator(name=name, model=model, tokenizer=tokenizer)
+    if quantize != "none":
+        # Imported only when asked for: a Space runs this file without the package (its copy
+        # inlines alignment and plotting only) and never passes --quantize.
+        from hf_seq2seq_lstm.quantization import for_cpu_inference
+
+        model = for_cpu_inference(model, quantize)
+    return Translator(name=name, model=model, tokenizer=tokenizer, quantize=quantize)
 
 
 def describe(translator: Translator) -> str:
-    """A heading for the model's column: its name, cell and attention."""
+    """A heading for the model's column: its name, cell, attention and any quantization."""
     config = translator.model.config
-    return f"### {translator.name}\n{config.cell_type.upper()}, attention: {config.attention}"
+    quantized = "" if translator.quantize == "none" else f", {translator.quantize}"
+    return (
+        f"### {translator.name}\n{config.cell_type.upper()}, attention: {config.attention}"
+        f"{quantized}"
+    )
 
 
 def fit_to_model(translator: Translator, sentence: str) -> str:
@@ -392,6 +410,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         f"side by side (default: {DEFAULT_MODEL_DIR})",
     )
     parser.add_argument(
+        "--quantize",
+        choices=QUANTIZE_CHOICES,
+        default="none",
+        help="CPU inference: int8 quantizes the LSTM/GRU and linear layers, bf16 runs in bfloat16 "
+        "(default: none, float32)",
+    )
+    parser.add_argument(
         "--port", type=int, help="port to serve on (default: $GRADIO_SERVER_PORT, else 7860)"
     )
     parser.add_argument(
@@ -413,7 +438,7 @@ def main(argv=None) -> None:
     translators = []
     for name in args.model_dir:
         try:
-            translators.append(load_translator(name))
+            translators.append(load_translator(name, args.quantize))
         except OSError as error:
             # A name that is not a folder here is looked up on the Hub: say so, or the Hub's
             # error reads as if the folder had been found.
@@ -424,7 +449,8 @@ def main(argv=None) -> None:
                 f"error: cannot load the model {name!r}{where}: {error}\n"
                 "Pass --model_dir with the --output_dir of a finished train.py run."
             ) from None
-    logger.info("Loaded %s", ", ".join(args.model_dir))
+    quantized = "" if args.quantize == "none" else f" ({args.quantize})"
+    logger.info("Loaded %s%s", ", ".join(args.model_dir), quantized)
     build_demo(translators).launch(server_port=args.port, share=args.share)
 
 

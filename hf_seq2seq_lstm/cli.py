@@ -17,6 +17,7 @@ from transformers.utils import logging as transformers_logging
 from .alignment import translate_with_attention
 from .pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from .plotting import plot_attention
+from .quantization import QUANTIZE_CHOICES, for_cpu_inference
 
 PROG = "hf-seq2seq-translate"
 DEFAULT_MODEL_DIR = "outputs/ko-en-lstm"
@@ -54,11 +55,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--attention_png", help="also draw the first sentence's attention alignment here"
     )
+    parser.add_argument(
+        "--quantize",
+        choices=QUANTIZE_CHOICES,
+        default="none",
+        help="CPU inference: int8 quantizes the LSTM/GRU and linear layers (dynamic int8), bf16 "
+        "runs in bfloat16; translations may differ slightly from float32 (default: none)",
+    )
     return parser.parse_args(argv)
 
 
-def load_translator(model_dir: str) -> Seq2SeqLSTMTranslationPipeline:
+def load_translator(model_dir: str, quantize: str = "none") -> Seq2SeqLSTMTranslationPipeline:
     """The translation pipeline of a saved model folder or Hub repository.
+
+    quantize: "none", "int8" or "bf16", as `quantization.for_cpu_inference` takes it; the
+    folder itself is only read.
 
     Raises TranslateError, with what to do instead, for a missing folder, a training
     checkpoint, a folder without a model, or a model that does not load.
@@ -76,6 +87,7 @@ def load_translator(model_dir: str) -> Seq2SeqLSTMTranslationPipeline:
         raise TranslateError(
             f"model folder {model_dir} not found, and it did not load as a Hub repository: {reason}"
         ) from error
+    model = for_cpu_inference(model, quantize)
     return Seq2SeqLSTMTranslationPipeline(model=model, tokenizer=tokenizer)
 
 
@@ -126,7 +138,8 @@ def one_line(text: str) -> str:
 
 
 def translate(args: argparse.Namespace) -> None:
-    translator = load_translator(args.model_dir)  # before stdin: a wrong folder fails at once
+    # Before stdin is read: a wrong folder fails at once.
+    translator = load_translator(args.model_dir, args.quantize)
     sentences = args.sentences or read_stdin_lines(sys.stdin.buffer)
     generate_kwargs = {
         key: value

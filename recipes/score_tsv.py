@@ -1,6 +1,7 @@
 """Score a trained model on a ko/en TSV through the translation pipeline (the users' path).
 
     python recipes/score_tsv.py MODEL_DIR ../shared/data/koen/test.tsv [--num_beams 5]
+        [--quantize int8]
 
 Prints BLEU and chrF with their sacreBLEU signatures as JSON; should agree with the scores in
 the model folder's all_results.json when the decoding settings are the same.
@@ -13,6 +14,7 @@ import sys
 from hf_seq2seq_lstm.cli import load_translator
 from hf_seq2seq_lstm.data import load_parallel_corpus
 from hf_seq2seq_lstm.metrics import compute_translation_scores
+from hf_seq2seq_lstm.quantization import QUANTIZE_CHOICES
 
 
 def main(argv=None):
@@ -23,9 +25,15 @@ def main(argv=None):
     parser.add_argument("--length_penalty", type=float, help="default: the model's")
     parser.add_argument("--batch_size", type=int, default=64, help="sentences per batch")
     parser.add_argument("--predictions", help="also write the translations here")
+    parser.add_argument(
+        "--quantize",
+        choices=QUANTIZE_CHOICES,
+        default="none",
+        help="score the int8-quantized or bfloat16 model instead of float32 (default: none)",
+    )
     args = parser.parse_args(argv)
     pairs = load_parallel_corpus({"test": args.tsv}, validation_split=0, max_chars=None)["test"]
-    translator = load_translator(args.model_dir)
+    translator = load_translator(args.model_dir, args.quantize)
     generate_kwargs = {
         key: value
         for key, value in (("num_beams", args.num_beams), ("length_penalty", args.length_penalty))
@@ -37,7 +45,10 @@ def main(argv=None):
     if args.predictions:
         with open(args.predictions, "w", encoding="utf-8") as handle:
             handle.writelines(" ".join(line.splitlines()) + "\n" for line in predictions)
-    print(json.dumps({"sentences": len(predictions), **generate_kwargs, **scores}, indent=2))
+    # Like the decoding settings, the quantization shows only where one was asked for.
+    quantize = {"quantize": args.quantize} if args.quantize != "none" else {}
+    report = {"sentences": len(predictions), **quantize, **generate_kwargs, **scores}
+    print(json.dumps(report, indent=2))
     return scores
 
 

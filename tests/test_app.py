@@ -315,6 +315,26 @@ def test_cli_defaults_to_train_output_and_takes_at_most_two_models(capsys):
     assert "at most 2 models" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("quantize", ["int8", "bf16"])
+def test_a_quantized_model_translates_as_float32_and_its_heading_says_so(
+    model_dirs, translators, quantize
+):
+    from hf_seq2seq_lstm.quantization import QUANTIZE_CHOICES
+
+    assert app.QUANTIZE_CHOICES == QUANTIZE_CHOICES  # the Space's copy names them itself
+    assert app.parse_args(["--quantize", quantize]).quantize == quantize
+    assert app.parse_args([]).quantize == "none"
+    translator = app.load_translator(str(model_dirs["bahdanau"]), quantize)
+    text = "오늘 날씨가 좋네요.\n지하철역이 어디예요?"
+    result = app.translate_text(translator, text, app.Decoding(), line=2)
+    expected = app.translate_text(translators["bahdanau"], text, app.Decoding(), line=2)
+    assert result.english == expected.english
+    assert [row[1] for row in result.nbest][:1] == [row[1] for row in expected.nbest][:1]
+    assert result.heatmap is not None
+    assert app.describe(translator).endswith(f", {quantize}")
+    assert "int8" not in app.describe(translators["bahdanau"])
+
+
 def test_a_missing_model_exits_with_a_message_not_a_traceback(tmp_path):
     with pytest.raises(SystemExit, match="(?s)cannot load the model.*no such folder.*train.py"):
         app.main(["--model_dir", str(tmp_path / "no-model")])
