@@ -326,9 +326,12 @@ def _source_lengths(attention_mask):
         raise ValueError(f"attention_mask row {row} is all padding: every source needs a token")
     prefix_lengths = mask.long().cumprod(dim=1).sum(dim=1)
     if (prefix_lengths != lengths).any():
+        row = int((prefix_lengths != lengths).nonzero()[0])
         raise ValueError(
-            "attention_mask must be right-padded (ones then zeros); set the tokenizer's "
-            "padding_side='right'"
+            f"attention_mask must be right-padded (ones, then zeros), but row {row} has padding "
+            "before a token: this model does not take left padding. Pad on the right: set "
+            '`tokenizer.padding_side = "right"` before tokenizing (or pass '
+            '`padding_side="right"` to the tokenizer call).'
         )
     return lengths
 

@@ -298,6 +298,31 @@ def test_mismatched_inputs_raise_clear_errors():
         model(input_ids=input_ids)
 
 
+def test_left_padding_is_refused_with_a_message_that_says_how_to_pad_instead():
+    from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
+
+    texts = ["안녕하세요 반갑습니다", "좋은 아침", "hello there", "good morning"]
+    tokenizer = train_bpe_tokenizer(texts, vocab_size=300, min_frequency=1)
+    model = tiny_model(src_vocab_size=len(tokenizer), tgt_vocab_size=len(tokenizer)).eval()
+    sources = ["안녕하세요 반갑습니다", "좋은"]
+
+    tokenizer.padding_side = "left"
+    left = tokenizer(sources, padding=True, return_tensors="pt")
+    labels = torch.tensor([[5, 6], [7, 8]])
+    fix = 'tokenizer.padding_side = "right"'
+    with pytest.raises(ValueError, match="row 1 has padding before a token") as error:
+        model(**left, labels=labels)
+    assert fix in str(error.value)
+    with pytest.raises(ValueError) as error:  # generate() encodes through the same check
+        model.generate(**left, max_new_tokens=2)
+    assert fix in str(error.value)
+
+    exec(fix, {"tokenizer": tokenizer})  # what the message says, verbatim
+    right = tokenizer(sources, padding=True, return_tensors="pt")
+    assert torch.isfinite(model(**right, labels=labels).loss)
+    assert model.generate(**right, max_new_tokens=2).shape[0] == 2
+
+
 def test_standard_api_hidden_states_tuples_attribute_map_and_cache_default():
     model = tiny_model(num_layers=3).eval()
     config = model.config
