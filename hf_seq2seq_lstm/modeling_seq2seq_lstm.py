@@ -88,7 +88,8 @@ class Seq2SeqLSTMEncoderOutput(ModelOutput):
     final_hidden: (B, L, H) last state per layer, after the bridge: the decoder's initial state.
     final_cell: (B, L, H) LSTM cell counterpart, None for a GRU.
     attention_mask: (B, S) the source mask the outputs were computed with.
-    hidden_states: per-layer outputs when `output_hidden_states=True`.
+    hidden_states: with `output_hidden_states=True`, the embeddings (B, S, E), then each
+        layer's outputs (B, S, H).
     """
 
     last_hidden_state: torch.FloatTensor | None = None
@@ -460,26 +461,49 @@ class Seq2SeqLSTMDecoder(nn.Module):
         )
         return outputs, new_state, weights
 
-    def forward_steps(self, input_ids, state, memory, source_mask, next_input_fn=None):
+    def forward_steps(
+        self, input_ids, state, memory, source_mask, next_input_fn=None, output_hidden_states=False
+    ):
         """Step-by-step decoding of a target (B, T).
 
         `next_input_fn(t, output_vector)` may replace the token fed at step t + 1 (scheduled
         sampling); by default the given `input_ids` are fed.
-        Returns outputs (B, T, H), the final state and weights (B, T, S) or None.
+        Returns outputs (B, T, H), the final state, weights (B, T, S) or None, and, with
+        `output_hidden_states`, the embeddings fed (B, T, E) followed by each RNN layer's outputs
+        (B, T, H), bottom to top (else None). A step's new hidden state holds every layer's
+        output at that step, which one fused multi-layer RNN call does not return; the layer
+        outputs are stacked copies of those states, so gradients do not flow back through them.
         """
-        outputs, all_weights = [], []
+        length = input_ids.shape[1]
+        # Without sampling every token is known: embed them in one call, so that the embeddings
+        # returned as hidden states are the very tensor the steps read.
+        all_embedded = None
+        if next_input_fn is None:
+            all_embedded = self.dropout(self.word_dropout(self.embed_tokens(input_ids)))
+        outputs, all_weights, embeddings, layer_states = [], [], [], []
         tokens = input_ids[:, 0]
-        for t in range(input_ids.shape[1]):
-            embedded = self.dropout(self.word_dropout(self.embed_tokens(tokens)))
+        for t in range(length):
+            if all_embedded is not None:
+                embedded = all_embedded[:, t]
+            else:
+                embedded = self.dropout(self.word_dropout(self.embed_tokens(tokens)))
             output, state, weights = self.step(embedded, state, memory, source_mask)
             outputs.append(output)
             all_weights.append(weights)
-            if t + 1 < input_ids.shape[1]:
-                tokens = input_ids[:, t + 1]
-                if next_input_fn is not None:
-                    tokens = next_input_fn(t + 1, output, tokens)
+            if output_hidden_states:
+                layer_states.append(state.hidden)  # (L, B, H)
+                if all_embedded is None:
+                    embeddings.append(embedded)
+            if next_input_fn is not None and t + 1 < length:
+                tokens = next_input_fn(t + 1, output, input_ids[:, t + 1])
         weights = torch.stack(all_weights, dim=1) if self.attention is not None else None
-        return torch.stack(outputs, dim=1), state, weights
+        hidden_states = None
+        if output_hidden_states:
+            if all_embedded is None:
+                all_embedded = torch.stack(embeddings, dim=1)
+            per_layer = torch.stack(layer_states, dim=2)  # (L, B, T, H)
+            hidden_states = (all_embedded, *per_layer.unbind(0))
+        return torch.stack(outputs, dim=1), state, weights, hidden_states
 
 
 class SourceLengthBound(LogitsProcessor):
@@ -817,6 +841,9 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             applies in training mode (evaluation always feeds the given inputs).
         return_logits: False skips the (B, T, V) logits (returned as None) and runs the output
             layer only where `labels` are supervised: the fast path for training on the loss.
+        output_hidden_states: encoder and decoder hidden states, each the embeddings and then one
+            entry per layer; the decoder's top entry is the vector the output layer reads. The
+            decoder then runs step by step, the one path that sees every layer's outputs.
         cache (or `past_key_values` before transformers 5.24): an `RNNDecoderState` to continue
             from. decoder_attention_mask is accepted for API compatibility; a recurrent decoder
             is causal, so right padding of the target needs no mask.
@@ -881,8 +908,13 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         ratio = (
             config.teacher_forcing_ratio if teacher_forcing_ratio is None else teacher_forcing_ratio
         )
-        outputs, state, cross_attentions = self._decode(
-            decoder_input_ids, state, memory, source_mask, ratio if self.training else 1.0
+        outputs, state, cross_attentions, decoder_hidden_states = self._decode(
+            decoder_input_ids,
+            state,
+            memory,
+            source_mask,
+            ratio if self.training else 1.0,
+            output_hidden_states,
         )
         outputs = self.model.decoder.dropout(outputs)
         logits = self.lm_head(outputs) if return_logits else None
@@ -901,7 +933,12 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
                     label_smoothing=config.label_smoothing,
                 )
 
-        decoder_hidden_states = (outputs,) if output_hidden_states else None
+        if output_hidden_states:
+            # As the encoder's: embeddings, then one entry per layer. The top layer's entry is
+            # the output vector the output layer reads (its RNN output combined with the
+            # attention context, when there is attention), so [-1] feeds lm_head as in other
+            # transformers models.
+            decoder_hidden_states = (*decoder_hidden_states[:-1], outputs)
         cross_attentions = (cross_attentions,) if output_attentions else None
         result = Seq2SeqLMOutput(
             loss=loss,
@@ -923,17 +960,28 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             label_smoothing=self.config.label_smoothing,
         )
 
-    def _decode(self, decoder_input_ids, state, memory, source_mask, teacher_forcing_ratio):
+    def _decode(
+        self,
+        decoder_input_ids,
+        state,
+        memory,
+        source_mask,
+        teacher_forcing_ratio,
+        output_hidden_states=False,
+    ):
         """Run the decoder over `decoder_input_ids`, feeding model predictions where the ratio says.
 
-        Returns output vectors (B, T, H), the new state and attention weights (B, T, S) or None.
+        Returns output vectors (B, T, H), the new state, attention weights (B, T, S) or None, and
+        the per-layer hidden states of `Seq2SeqLSTMDecoder.forward_steps` or None. Asking for
+        hidden states takes the step loop, the one path that sees every layer's outputs; the
+        fused call (the same maths) stays the default.
         """
         decoder = self.model.decoder
         length = decoder_input_ids.shape[1]
         sampling = teacher_forcing_ratio < 1.0 and length > 1
         if sampling and self.config.scheduled_sampling_mode == "two_pass":
             with torch.no_grad():
-                first_pass, _, _ = self._decode(decoder_input_ids, state, memory, source_mask, 1.0)
+                first_pass = self._decode(decoder_input_ids, state, memory, source_mask, 1.0)[0]
                 predictions = self.lm_head(first_pass).argmax(-1)
             use_gold = self.teacher_forcing_mask(
                 decoder_input_ids.shape, teacher_forcing_ratio, decoder_input_ids.device
@@ -942,11 +990,13 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             mixed[:, 1:] = torch.where(
                 use_gold[:, 1:], decoder_input_ids[:, 1:], predictions[:, :-1]
             )
-            return self._decode(mixed, state, memory, source_mask, 1.0)
-        if not sampling and self.config.fused_decoder_possible:
-            return decoder.forward_fused(decoder_input_ids, state, memory, source_mask)
+            return self._decode(mixed, state, memory, source_mask, 1.0, output_hidden_states)
+        if not sampling and self.config.fused_decoder_possible and not output_hidden_states:
+            return (*decoder.forward_fused(decoder_input_ids, state, memory, source_mask), None)
         if not sampling:
-            return decoder.forward_steps(decoder_input_ids, state, memory, source_mask)
+            return decoder.forward_steps(
+                decoder_input_ids, state, memory, source_mask, None, output_hidden_states
+            )
 
         use_gold = self.teacher_forcing_mask(
             decoder_input_ids.shape, teacher_forcing_ratio, decoder_input_ids.device
@@ -958,7 +1008,9 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
                 predicted = self.lm_head(previous_output).argmax(-1)
             return torch.where(use_gold[:, t], gold_tokens, predicted)
 
-        return decoder.forward_steps(decoder_input_ids, state, memory, source_mask, next_input)
+        return decoder.forward_steps(
+            decoder_input_ids, state, memory, source_mask, next_input, output_hidden_states
+        )
 
     @staticmethod
     def teacher_forcing_mask(shape, teacher_forcing_ratio, device=None):

@@ -120,7 +120,7 @@ def test_fused_decoder_equals_step_by_step_decoder(cell, attention):
     fused, fused_state, fused_weights = decoder.forward_fused(
         targets, decoder.init_state(encoder_outputs), memory, attention_mask
     )
-    stepped, stepped_state, stepped_weights = decoder.forward_steps(
+    stepped, stepped_state, stepped_weights, _ = decoder.forward_steps(
         targets, decoder.init_state(encoder_outputs), memory, attention_mask
     )
     torch.testing.assert_close(fused, stepped)
@@ -233,10 +233,10 @@ def test_two_pass_second_pass_equals_step_decoder_on_the_same_mixed_inputs():
     encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask)
     decoder = model.get_decoder()
     memory = encoder_outputs.last_hidden_state
-    fused, _, _ = model._decode(
+    fused, *_ = model._decode(
         mixed, decoder.init_state(encoder_outputs), memory, attention_mask, 1.0
     )
-    stepped, _, _ = decoder.forward_steps(
+    stepped, *_ = decoder.forward_steps(
         mixed, decoder.init_state(encoder_outputs), memory, attention_mask
     )
     torch.testing.assert_close(fused, stepped)
@@ -321,6 +321,81 @@ def test_left_padding_is_refused_with_a_message_that_says_how_to_pad_instead():
     right = tokenizer(sources, padding=True, return_tensors="pt")
     assert torch.isfinite(model(**right, labels=labels).loss)
     assert model.generate(**right, max_new_tokens=2).shape[0] == 2
+
+
+@pytest.mark.parametrize(
+    "cell,attention,input_feeding",
+    [("lstm", "luong", False), ("gru", "none", False), ("lstm", "bahdanau", True)],
+)
+def test_decoder_hidden_states_are_embeddings_then_one_per_layer(cell, attention, input_feeding):
+    layers, embedding_dim, hidden = 3, 12, 16
+    model = tiny_model(
+        cell_type=cell, attention=attention, input_feeding=input_feeding, num_layers=layers
+    ).eval()
+    input_ids, attention_mask = padded_batch([5, 3], SRC_VOCAB)
+    labels, _ = padded_batch([4, 4], TGT_VOCAB, seed=1)
+    batch = dict(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+    plain = model(**batch)
+    out = model(**batch, output_hidden_states=True)
+
+    # As the encoder's: embeddings, then one entry per layer.
+    states = out.decoder_hidden_states
+    assert len(states) == len(out.encoder_hidden_states) == layers + 1
+    assert states[0].shape == (2, 4, embedding_dim)
+    assert all(state.shape == (2, 4, hidden) for state in states[1:])
+    # Asking for them changes nothing else, and the last is what the output layer reads.
+    torch.testing.assert_close(out.logits, plain.logits)
+    torch.testing.assert_close(out.loss, plain.loss)
+    torch.testing.assert_close(model.lm_head(states[-1]), out.logits)
+    torch.testing.assert_close(
+        states[0], model.get_decoder().embed_tokens(model._shift_right(labels))
+    )
+
+    # Each layer's entry is what a one-layer RNN with that layer's weights makes of the entry
+    # below it, from that layer's initial state. (Bahdanau and input feeding add inputs that
+    # only the step loop builds; their last entry is checked above.) The top entry is the top
+    # layer's own output without attention, combined with the context with it.
+    if attention != "bahdanau" and not input_feeding:
+        rnn = model.get_decoder().rnn
+        initial = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask)
+        checked = layers if attention == "none" else layers - 1
+        for layer in range(checked):
+            single = type(rnn)(states[layer].shape[-1], hidden, batch_first=True)
+            single.load_state_dict(
+                {
+                    name: getattr(rnn, name.replace("_l0", f"_l{layer}"))
+                    for name in single.state_dict()
+                }
+            )
+            hidden0 = initial.final_hidden[:, layer].unsqueeze(0)
+            state0 = (
+                (hidden0, initial.final_cell[:, layer].unsqueeze(0)) if cell == "lstm" else hidden0
+            )
+            expected, _ = single(states[layer], state0)
+            torch.testing.assert_close(states[layer + 1], expected)
+
+
+def test_default_forward_keeps_the_fused_decoder_and_hidden_states_take_the_step_loop(
+    monkeypatch,
+):
+    model = tiny_model(attention="luong").eval()
+    decoder = model.get_decoder()
+    calls = []
+    for name in ("forward_fused", "forward_steps"):
+        original = getattr(decoder, name)
+
+        def spy(*args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(decoder, name, spy)
+    input_ids, attention_mask = padded_batch([5, 3], SRC_VOCAB)
+    labels, _ = padded_batch([4, 4], TGT_VOCAB, seed=1)
+    model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+    model.train()(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+    assert calls == ["forward_fused", "forward_fused"]
+    model(input_ids=input_ids, labels=labels, output_hidden_states=True)
+    assert calls[-1] == "forward_steps"
 
 
 def test_standard_api_hidden_states_tuples_attribute_map_and_cache_default():
