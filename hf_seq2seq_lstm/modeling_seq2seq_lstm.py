@@ -25,9 +25,12 @@ from transformers import (
 from transformers import initialization as init
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput
+from transformers.utils import logging
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from .pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
+
+logger = logging.get_logger(__name__)
 
 MAX_TARGET_LENGTH = 256  # generate()'s default cap on new tokens
 
@@ -781,30 +784,69 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
     def get_decoder(self):
         return self.model.decoder
 
-    def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None, **kwargs):
-        """Resize every embedding and the output layer for a joint vocabulary that gained tokens.
+    @property
+    def vocab_size(self):
+        """The target vocabulary's size, `config.vocab_size` (as `resize_token_embeddings` leaves
+        it on transformers' own models)."""
+        return self.config.tgt_vocab_size
 
-        Keeps `src_vocab_size` and `tgt_vocab_size` true. With separate vocabularies, resize the
-        modules yourself: one number cannot say which side grew.
+    def resize_token_embeddings(
+        self, new_num_tokens=None, pad_to_multiple_of=None, mean_resizing=True
+    ):
+        """Resize the target vocabulary, and the source one too where the vocabulary is joint.
+
+        `config.vocab_size` is `tgt_vocab_size`, so the decoder embedding and the output layer
+        (weight and bias, tied or not) always follow. With a joint vocabulary
+        (`share_embeddings`, or `src_vocab_size == tgt_vocab_size` as `train.py` builds) the
+        encoder embedding follows too; with separate vocabularies it keeps its size, and a
+        warning says so. Arguments are those of `PreTrainedModel.resize_token_embeddings`.
+
+        Returns the decoder's (target) embedding, which a joint vocabulary's encoder embedding
+        matches in size.
         """
-        if self.config.src_vocab_size != self.config.tgt_vocab_size:
-            raise ValueError(
-                "resize_token_embeddings needs a joint vocabulary (src_vocab_size == "
-                f"tgt_vocab_size), got {self.config.src_vocab_size} and "
-                f"{self.config.tgt_vocab_size}"
-            )
-        encoder_embeddings = super().resize_token_embeddings(
-            new_num_tokens, pad_to_multiple_of, **kwargs
+        config, decoder = self.config, self.model.decoder
+        if new_num_tokens is None and pad_to_multiple_of is None:
+            return decoder.embed_tokens
+        joint = config.share_embeddings or config.src_vocab_size == config.tgt_vocab_size
+        old_size = decoder.embed_tokens.num_embeddings
+        # Resized in place: a Parameter tied to it (the tied output weight, the shared encoder
+        # embedding) takes the new size with it.
+        target = self._get_resized_embeddings(
+            decoder.embed_tokens, new_num_tokens, pad_to_multiple_of, mean_resizing
         )
-        size = encoder_embeddings.num_embeddings
-        decoder = self.model.decoder
-        if not self.config.share_embeddings:
-            decoder.embed_tokens = self._get_resized_embeddings(decoder.embed_tokens, size)
-        if self.config.tie_word_embeddings:
-            self.lm_head.weight = decoder.embed_tokens.weight
-        self.config.src_vocab_size = size
-        self.config.tgt_vocab_size = size
-        return encoder_embeddings
+        size = target.num_embeddings
+        if joint:
+            # A shared embedding only needs its size attribute set; a separate one is resized.
+            encoder = self.model.encoder
+            encoder.embed_tokens = self._get_resized_embeddings(
+                encoder.embed_tokens, size, mean_resizing=mean_resizing
+            )
+            config.src_vocab_size = size
+        elif size != old_size:
+            logger.warning_once(
+                f"src_vocab_size ({config.src_vocab_size}) != tgt_vocab_size ({old_size}): "
+                f"resized the target vocabulary only, to {size} (config.vocab_size is "
+                "tgt_vocab_size); the encoder embedding keeps its size"
+            )
+        if config.tie_word_embeddings:
+            self.lm_head.bias = self._resized_output_bias(size, mean_resizing)
+            self.lm_head.out_features = size
+        else:
+            self.lm_head = self._get_resized_lm_head(
+                self.lm_head, size, mean_resizing=mean_resizing
+            )
+        config.tgt_vocab_size = size
+        self.tie_weights()
+        return decoder.embed_tokens
+
+    def _resized_output_bias(self, size, mean_resizing):
+        """The output bias cut or grown to `size`; added entries start at the old bias' mean
+        (`mean_resizing`, as transformers' own lm_head resizing does) or at zero."""
+        old = self.lm_head.bias
+        kept = old.data[:size]
+        fill = float(kept.float().mean()) if mean_resizing else 0.0
+        added = kept.new_full((size - kept.shape[0],), fill)
+        return nn.Parameter(torch.cat([kept, added]), requires_grad=old.requires_grad)
 
     def prepare_decoder_input_ids_from_labels(self, labels):
         return self._shift_right(labels)

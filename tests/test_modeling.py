@@ -460,9 +460,72 @@ def test_resize_token_embeddings_keeps_every_embedding_and_config_consistent():
     separate = tiny_model(src_vocab_size=30, tgt_vocab_size=30)
     separate.resize_token_embeddings(32)
     assert separate.model.decoder.embed_tokens.num_embeddings == 32
+    assert separate.model.encoder.embed_tokens.num_embeddings == 32  # joint: same size
     assert separate.lm_head.out_features == 32 and separate.config.vocab_size == 32
-    with pytest.raises(ValueError, match="joint vocabulary"):
-        tiny_model().resize_token_embeddings(40)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_resize_grows_and_shrinks_output_weight_and_bias_then_forward_runs(tied):
+    model = tiny_model(
+        src_vocab_size=30, tgt_vocab_size=30, embedding_dim=16, tie_word_embeddings=tied
+    )
+    with torch.no_grad():
+        model.lm_head.bias.uniform_(-1, 1)
+    old_bias = model.lm_head.bias.detach().clone()
+    input_ids = torch.tensor([[33, 5, 6]])
+    for size in (34, 25):
+        returned = model.resize_token_embeddings(size)
+        head = model.lm_head
+        assert returned is model.model.decoder.embed_tokens and returned.num_embeddings == size
+        assert head.weight.shape == (size, 16) and head.bias.shape == (size,)
+        assert head.out_features == size == model.vocab_size == model.config.vocab_size
+        assert (head.weight is model.model.decoder.embed_tokens.weight) == tied
+        kept = min(size, 30)
+        torch.testing.assert_close(head.bias[:kept], old_bias[:kept])  # old logits unchanged
+        out = model(input_ids=input_ids.clamp(max=size - 1), labels=torch.tensor([[size - 1, 4]]))
+        assert out.logits.shape == (1, 2, size) and torch.isfinite(out.loss)
+        out.loss.backward()
+        assert head.bias.grad.shape == (size,)
+        # A live graph keeps the old sizes' gradient accumulators: release it before resizing.
+        del out
+        model.zero_grad(set_to_none=True)
+    # Grown entries of the bias start at the old mean, as transformers' lm_head resizing does.
+    model = tiny_model(
+        src_vocab_size=30, tgt_vocab_size=30, embedding_dim=16, tie_word_embeddings=tied
+    )
+    with torch.no_grad():
+        model.lm_head.bias.uniform_(-1, 1)
+    mean = model.lm_head.bias.detach().mean()
+    model.resize_token_embeddings(32)
+    torch.testing.assert_close(model.lm_head.bias[30:].detach(), mean.expand(2))
+
+
+def test_resize_with_separate_vocabularies_resizes_the_target_side_only(caplog):
+    model = tiny_model()  # SRC_VOCAB 37, TGT_VOCAB 29
+    with caplog.at_level("WARNING"):
+        returned = model.resize_token_embeddings(33)
+    assert "resized the target vocabulary only" in caplog.text
+    assert returned is model.model.decoder.embed_tokens and returned.num_embeddings == 33
+    assert model.lm_head.out_features == 33 and model.config.vocab_size == 33
+    assert model.model.encoder.embed_tokens.num_embeddings == model.config.src_vocab_size == 37
+    input_ids, _ = padded_batch([4], SRC_VOCAB)
+    out = model(input_ids=input_ids, labels=torch.tensor([[32, 4]]))
+    assert out.logits.shape == (1, 2, 33)
+
+
+def test_resized_model_saves_and_loads_strictly(tmp_path):
+    model = tiny_model(
+        src_vocab_size=30, tgt_vocab_size=30, embedding_dim=16, tie_word_embeddings=True
+    ).eval()
+    model.resize_token_embeddings(36)
+    model.save_pretrained(tmp_path)
+    loaded, info = Seq2SeqLSTMForConditionalGeneration.from_pretrained(
+        tmp_path, output_loading_info=True
+    )
+    assert all(not keys for keys in info.values() if isinstance(keys, (list, set)))
+    input_ids, attention_mask = padded_batch([4], 36)
+    batch = dict(input_ids=input_ids, attention_mask=attention_mask, labels=torch.tensor([[35, 4]]))
+    torch.testing.assert_close(loaded.eval()(**batch).logits, model(**batch).logits)
 
 
 def test_tied_and_shared_embeddings_are_one_parameter_and_survive_save(tmp_path):
