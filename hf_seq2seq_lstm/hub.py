@@ -2,7 +2,7 @@
 
 `stage_repository` writes exactly what a Hub repository needs into a local folder: the weights,
 configs, tokenizer, the package's remote-code files and a model card built from the run's own
-records (`training_args.json`, `all_results.json`, `run_info.json`). `upload` sends such a folder
+records (`training_args.json`, `all_results.json`, `run_info.json`; see `model_card`). `upload` sends such a folder
 in one commit; `publish` does both, checking everything that can fail before anything is written
 or sent. Checkpoints, optimizer state, predictions, logs and the run records themselves never
 leave the machine; the card names data files by their base name only, never by local path.
@@ -22,21 +22,11 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import (
-    EvalResult,
-    HfApi,
-    ModelCard,
-    ModelCardData,
-    SpaceCard,
-    SpaceCardData,
-    get_token,
-)
+from huggingface_hub import HfApi, ModelCard, SpaceCard, SpaceCardData, get_token
 from huggingface_hub.errors import HTTPError
 from huggingface_hub.utils import HFValidationError, validate_repo_id
-from packaging.requirements import Requirement
 from safetensors import safe_open
 
 from . import (
@@ -47,23 +37,26 @@ from . import (
     plotting,
 )
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
+from .model_card import (
+    FIGURES,
+    PACKAGE_NAME,
+    RunRecords,
+    aihub_warning,
+    make_model_card,
+    min_transformers_version,
+)
 from .modeling_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
 from .pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 
 logger = logging.getLogger(__name__)
 
-PACKAGE_NAME = "hf_seq2seq_lstm"
 MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 # Written by some tokenizer versions; uploaded when present, never required.
 OPTIONAL_TOKENIZER_FILES = ("special_tokens_map.json", "added_tokens.json")
 RUN_RECORD_FILES = ("training_args.json", "all_results.json", "run_info.json")
-IMAGE_FILES = ("training_curves.png", "attention.png")
 REMOTE_CODE_MODULES = (configuration_seq2seq_lstm, modeling_seq2seq_lstm, pipeline_seq2seq_lstm)
 MODEL_CARD_FILE = "README.md"
-# Used only where the package's own metadata cannot be read (e.g. the source tree on sys.path).
-FALLBACK_MIN_TRANSFORMERS_VERSION = "5.24"
-PLACEHOLDER_REPO_ID = "your-username/ko-en-lstm"
 SPACE_FILES = ("app.py", "requirements.txt", "packages.txt", "README.md")
 # The package is not installable on a Space, so the modules app.py imports from it are inlined
 # into the Space's app.py; each needs only the libraries in SPACE_REQUIREMENTS.
@@ -85,24 +78,10 @@ SPACE_APT_PACKAGES = ("fonts-nanum",)
 _APP_DEFAULT_MODEL = re.compile(r"^DEFAULT_MODEL_DIR = .*$", re.MULTILINE)
 _REPO_ID_HINT = 'expected "owner/name", e.g. "alice/ko-en-lstm"'
 _LICENSE_PATTERN = re.compile(r"[a-z0-9][a-z0-9.+-]*")
-# AI Hub releases its corpora as spreadsheets and as JSON files with Korean names.
-_AIHUB_NAME_PATTERN = re.compile(r"ai[ _-]?hub|구어체|대화체|문어체|한영|말뭉치", re.IGNORECASE)
-_SPLIT_NAMES = {"eval": "validation", "test": "test"}
-_CELL_WITH_ARTICLE = {"lstm": "an LSTM", "gru": "a GRU"}
 
 
 class PublishError(Exception):
     """A problem the user can fix; the message says what is wrong and what to do."""
-
-
-@dataclass
-class RunRecords:
-    """What a trained model folder says about itself (the parsed JSON files)."""
-
-    config: dict
-    training_args: dict
-    results: dict
-    run_info: dict
 
 
 def validate_model_dir(model_dir: str | os.PathLike) -> Path:
@@ -132,13 +111,17 @@ def validate_model_dir(model_dir: str | os.PathLike) -> Path:
 
 
 def read_run_records(model_dir: str | os.PathLike) -> RunRecords:
-    """Parse the config and the run records of a validated model folder."""
+    """What a validated model folder says about itself, for its model card."""
     folder = validate_model_dir(model_dir)
+    training_args = _read_json(folder / "training_args.json")
     return RunRecords(
         config=_read_json(folder / "config.json"),
-        training_args=_read_json(folder / "training_args.json"),
+        training_args=training_args,
         results=_read_json(folder / "all_results.json"),
         run_info=_read_json(folder / "run_info.json"),
+        parameter_count=count_parameters(folder / "model.safetensors"),
+        figures=tuple(name for name in FIGURES if (folder / name).is_file()),
+        hub_dataset=_hub_dataset_id(training_args),
     )
 
 
@@ -178,98 +161,10 @@ def resolve_license(license: str | None, run_info: dict) -> str:
     return identifier
 
 
-def aihub_warning(records: RunRecords) -> str | None:
-    """A warning to show before publishing when the model was trained on AI Hub data, else None.
-
-    AI Hub is detected from run_info's `data.aihub` flag, and from data file names (spreadsheets,
-    the Korean corpus names AI Hub uses) in case an older run did not record the flag.
-    """
-    data = records.run_info.get("data") or {}
-    file_names = [Path(path).name for path in _data_file_paths(records)]
-    suspects = [
-        name for name in file_names if name.endswith(".xlsx") or _AIHUB_NAME_PATTERN.search(name)
-    ]
-    if not data.get("aihub") and not suspects:
-        return None
-    evidence = f" (files: {', '.join(sorted(set(suspects)))})" if suspects else ""
-    return (
-        f"this model was trained on AI Hub data{evidence}. AI Hub's terms of use restrict "
-        "redistribution of its data and may restrict publishing models trained on it: check "
-        "the terms of every dataset you used, and consider --private, before publishing."
-    )
-
-
 def count_parameters(weights_file: str | os.PathLike) -> int:
     """Number of stored parameters in a safetensors file (tied weights are stored once)."""
     with safe_open(str(weights_file), framework="pt") as weights:
         return sum(math.prod(weights.get_slice(name).get_shape()) for name in weights.keys())
-
-
-def min_transformers_version() -> str:
-    """The lowest transformers version the remote code supports: the package's own requirement."""
-    try:
-        requirements = importlib.metadata.requires(PACKAGE_NAME) or []
-    except importlib.metadata.PackageNotFoundError:
-        return FALLBACK_MIN_TRANSFORMERS_VERSION
-    for line in requirements:
-        requirement = Requirement(line)
-        if requirement.name == "transformers":
-            for specifier in requirement.specifier:
-                if specifier.operator == ">=":
-                    return specifier.version
-    return FALLBACK_MIN_TRANSFORMERS_VERSION
-
-
-def make_model_card(
-    model_dir: str | os.PathLike, license: str, repo_id: str | None = None
-) -> ModelCard:
-    """The model card (README.md) of a trained model folder.
-
-    Args:
-        model_dir: a folder that `validate_model_dir` accepts.
-        license: the card's Hub licence identifier (see `resolve_license`).
-        repo_id: the repository the card will live in, used in the usage snippets and as the
-            model-index name; a placeholder when None.
-    """
-    folder = Path(model_dir)
-    records = read_run_records(folder)
-    repo_id = repo_id or PLACEHOLDER_REPO_ID
-    config = records.config
-    dataset_name = _hub_dataset_id(records.training_args)
-    card_data = ModelCardData(
-        language=["ko", "en"],
-        license=license,
-        library_name="transformers",
-        pipeline_tag="translation",
-        tags=[
-            "translation",
-            "seq2seq",
-            "rnn",
-            config["cell_type"],
-            f"{config['attention']}-attention",
-            "custom_code",
-            PACKAGE_NAME,
-        ],
-        datasets=[dataset_name] if dataset_name else None,
-        metrics=["bleu", "chrf"],
-        model_name=repo_id,
-        eval_results=_eval_results(records.results, dataset_name) or None,
-        # The Hub's hosted inference cannot run remote code; hide the widget rather than
-        # show one that fails.
-        inference=False,
-    )
-    sections = [
-        _overview_section(records, repo_id),
-        _architecture_section(config, count_parameters(folder / "model.safetensors")),
-        _data_section(records, license),
-        _recipe_section(records),
-        _evaluation_section(records.results, records.training_args),
-        _usage_section(repo_id),
-        _limitations_section(records),
-        _images_section(folder),
-    ]
-    body = "\n\n".join(section for section in sections if section)
-    return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}\n")
 
 
 def stage_repository(
@@ -291,7 +186,7 @@ def stage_repository(
     target = _check_local_dir(local_dir)
     _warn_about_aihub(records)
     with _staging_folder(target) as staged:
-        _write_repository(Path(model_dir), staged, make_model_card(model_dir, license, repo_id))
+        _write_repository(Path(model_dir), staged, make_model_card(records, license, repo_id))
     return target
 
 
@@ -396,7 +291,7 @@ def publish(
     target = _check_local_dir(local_dir) if local_dir is not None else None
     _warn_about_aihub(records)
     with _staging_folder(target) as staged:
-        _write_repository(Path(model_dir), staged, make_model_card(model_dir, license, repo_id))
+        _write_repository(Path(model_dir), staged, make_model_card(records, license, repo_id))
         commit_url = upload(
             staged,
             repo_id,
@@ -633,7 +528,7 @@ def _write_repository(folder: Path, staged: Path, card: ModelCard) -> None:
         encoding="utf-8",
     )
     copied = ("generation_config.json", "model.safetensors", *TOKENIZER_FILES)
-    present = [name for name in OPTIONAL_TOKENIZER_FILES + IMAGE_FILES if (folder / name).is_file()]
+    present = [name for name in (*OPTIONAL_TOKENIZER_FILES, *FIGURES) if (folder / name).is_file()]
     for name in (*copied, *present):
         shutil.copyfile(folder / name, staged / name)
     for module in REMOTE_CODE_MODULES:
@@ -675,16 +570,6 @@ def _with_remote_code_entries(config: dict) -> dict:
     }
 
 
-def _data_file_paths(records: RunRecords) -> list[str]:
-    """Every local data file the run names: run_info's sources and training_args' *_file args."""
-    sources = (records.run_info.get("data") or {}).get("sources") or []
-    named = [source for source in sources if source != _hub_dataset_id(records.training_args)]
-    for key, value in records.training_args.items():
-        if key.endswith("_file") and value:
-            named.extend([value] if isinstance(value, str) else value)
-    return named
-
-
 def _hub_dataset_id(training_args: dict) -> str | None:
     """`--dataset_name` when it names a Hub dataset; None when unset or a local folder."""
     name = training_args.get("dataset_name")
@@ -695,290 +580,3 @@ def _hub_dataset_id(training_args: dict) -> str | None:
     except HFValidationError:
         return None
     return name
-
-
-# The card's credit for the built-in koen corpus (hf_seq2seq_lstm/koen_data/README.md has more).
-BUILTIN_KOEN_DESCRIPTION = (
-    f"the {PACKAGE_NAME} built-in `koen` corpus (14,468 training pairs; CC BY-SA 4.0 as a whole): "
-    "Tatoeba (tatoeba.org, CC BY 2.0 FR; per-sentence credits in the package's "
-    "`koen_data/tatoeba_attribution.tsv`), the Korean Parallel Corpora news and JHE pairs (Park, "
-    "Hong & Cha 2016) and their North Korean rewrite (Kim, Hirasawa & Komachi 2020), NTREX-128 "
-    "(Federmann, Kocmi & Xin 2022), Universal Dependencies PUD, and FLORES-200 (NLLB Team 2022) "
-    "in the SIB-200 selection (CC BY-SA 3.0 / 4.0)"
-)
-
-
-def _describe_source(source: str, hub_dataset_id: str | None) -> str:
-    """A source as the card shows it: a Hub link, the sample corpus, or a base name only."""
-    if source == hub_dataset_id:
-        return f"[{source}](https://huggingface.co/datasets/{source}) (Hub dataset)"
-    path = Path(source)
-    if source == "builtin:sample":
-        return f"the {PACKAGE_NAME} built-in sample corpus of hand-written everyday sentences"
-    if source == "builtin:koen":
-        return BUILTIN_KOEN_DESCRIPTION
-    return f"`{path.name}` (local data)"
-
-
-def _eval_results(results: dict, dataset_name: str | None) -> list[EvalResult]:
-    """BLEU and chrF of every scored split, for the card's `model-index`."""
-    eval_results = []
-    for prefix, split in _SPLIT_NAMES.items():
-        for metric, metric_name in (("bleu", "BLEU"), ("chrf", "chrF")):
-            value = results.get(f"{prefix}_{metric}")
-            if value is None:
-                continue
-            eval_results.append(
-                EvalResult(
-                    task_type="translation",
-                    task_name="Korean to English translation",
-                    dataset_type=dataset_name or "custom",
-                    dataset_name=f"{dataset_name or 'training corpus'} ({split} split)",
-                    dataset_split=split,
-                    metric_type=metric,
-                    metric_name=metric_name,
-                    metric_value=round(float(value), 2),
-                    metric_config=results.get(f"{prefix}_{metric}_signature"),
-                )
-            )
-    return eval_results
-
-
-def _table(rows: list[tuple[str, object]], header: tuple[str, str]) -> str:
-    lines = [f"| {header[0]} | {header[1]} |", "|---|---|"]
-    lines += [f"| {name} | {value} |" for name, value in rows]
-    return "\n".join(lines)
-
-
-def _yes_no(value) -> str:
-    return "yes" if value else "no"
-
-
-def _overview_section(records: RunRecords, repo_id: str) -> str:
-    config = records.config
-    attention = "no" if config["attention"] == "none" else config["attention"].capitalize()
-    version = records.run_info.get("package_version", "")
-    return (
-        f"# {repo_id.split('/')[-1]}\n\n"
-        f"A Korean→English translator: {_CELL_WITH_ARTICLE[config['cell_type']]} "
-        f"encoder-decoder with {attention} attention, trained with `{PACKAGE_NAME}` {version}.\n\n"
-        "The model's code ships in this repository (`configuration_seq2seq_lstm.py`, "
-        "`modeling_seq2seq_lstm.py`, `pipeline_seq2seq_lstm.py`), so it loads with plain "
-        f"`transformers>={min_transformers_version()}` and `torch` and "
-        "`trust_remote_code=True`; the package itself is not needed. The Hub's hosted inference "
-        "widget cannot run remote code and is switched off (`inference: false`): run the model "
-        "locally as shown under Usage."
-    )
-
-
-def _architecture_section(config: dict, parameter_count: int) -> str:
-    layers = config["num_layers"]
-    attention = {
-        "none": "none (the decoder sees only the encoder's final state)",
-        "bahdanau": "Bahdanau (additive)",
-        "luong": "Luong (general)",
-    }.get(config["attention"], config["attention"])
-    rows = [
-        ("Cell", config["cell_type"].upper()),
-        ("Attention", attention),
-        ("Layers", f"{layers} encoder + {layers} decoder"),
-        ("Bidirectional encoder", _yes_no(config.get("bidirectional_encoder"))),
-        ("Input feeding", _yes_no(config.get("input_feeding"))),
-        ("Embedding size", config["embedding_dim"]),
-        ("Hidden size", config["hidden_dim"]),
-        (
-            "Vocabulary (source / target)",
-            f"{config['src_vocab_size']} / {config['tgt_vocab_size']}",
-        ),
-        ("Shared source/target embeddings", _yes_no(config.get("share_embeddings"))),
-        ("Output layer tied to embeddings", _yes_no(config.get("tie_word_embeddings"))),
-        ("Dropout", config.get("dropout")),
-        ("Parameters", f"{parameter_count:,}"),
-    ]
-    return "## Architecture\n\n" + _table(rows, ("", ""))
-
-
-def _data_section(records: RunRecords, license: str) -> str:
-    data = records.run_info.get("data") or {}
-    dataset_name = _hub_dataset_id(records.training_args)
-    sources = data.get("sources") or ([dataset_name] if dataset_name else [])
-    lines = ["## Training data", ""]
-    lines += [f"- {_describe_source(source, dataset_name)}" for source in sources]
-    if data.get("train_pairs") is not None:
-        lines.append(f"- {data['train_pairs']:,} training sentence pairs after cleaning")
-    data_license = data.get("license")
-    lines.append(
-        f"- Data licence: {data_license}" if data_license else "- Data licence: not recorded"
-    )
-    lines += [
-        "",
-        f"Tokenizer: a joint Korean+English byte-fallback BPE trained on the training data "
-        f"(`tokenizer.json`, sha256 `{records.run_info.get('tokenizer_sha256', 'n/a')}`). "
-        f"This card's licence ({license}) covers the model as published; the data's own terms "
-        "still apply to the data.",
-    ]
-    return "\n".join(lines)
-
-
-def _recipe_section(records: RunRecords) -> str:
-    args = records.training_args
-    results = records.results
-    run_info = records.run_info
-    schedule = args.get("scheduled_sampling")
-    if schedule and schedule != "none":
-        teacher_forcing = (
-            f"scheduled sampling: {schedule} decay of the ratio from "
-            f"{args.get('scheduled_sampling_start')} to {args.get('scheduled_sampling_end')} per "
-            f"{args.get('scheduled_sampling_unit', 'step')}, "
-            f"{args.get('scheduled_sampling_mode')} mode"
-        )
-    else:
-        teacher_forcing = (
-            f"fixed ratio {args.get('teacher_forcing_ratio', 1.0)} (1.0 = always gold)"
-        )
-    curriculum = (
-        f"shortest pairs first, widening from {args.get('curriculum_start')} of the pairs to all "
-        f"of them over {args.get('curriculum_steps')} steps"
-        if args.get("curriculum")
-        else "off"
-    )
-    best_step = results.get("best_step")
-    max_steps = args.get("max_train_steps")
-    loss, runtime = results.get("train_loss"), results.get("train_runtime_s")
-    rows = [
-        (
-            "Training length",
-            f"{max_steps} optimizer steps"
-            if max_steps
-            else f"{args.get('num_train_epochs')} epochs",
-        ),
-        ("Batch size per device", args.get("per_device_train_batch_size")),
-        ("Gradient accumulation steps", args.get("gradient_accumulation_steps")),
-        ("Learning rate", args.get("learning_rate")),
-        ("LR schedule", f"{args.get('lr_scheduler_type')}, {args.get('num_warmup_steps')} warmup"),
-        ("Label smoothing", args.get("label_smoothing")),
-        ("Teacher forcing", teacher_forcing),
-        ("Curriculum", curriculum),
-        ("Mixed precision", args.get("mixed_precision")),
-        ("Seed", args.get("seed")),
-        ("Steps trained", results.get("train_steps")),
-        ("Kept checkpoint", f"step {best_step} (best validation BLEU)" if best_step else None),
-        ("Final training loss", f"{loss:.4f}" if loss is not None else None),
-        ("Training time", f"{runtime:.1f} s" if runtime is not None else None),
-    ]
-    rows = [(name, value) for name, value in rows if value is not None]
-    environment = ", ".join(
-        f"{name} {run_info[key]}"
-        for name, key in (
-            (PACKAGE_NAME, "package_version"),
-            ("torch", "torch_version"),
-            ("transformers", "transformers_version"),
-        )
-        if run_info.get(key)
-    )
-    commit = run_info.get("git_commit")
-    trained_with = f"Trained with {environment}" + (f" (commit `{commit}`)." if commit else ".")
-    return "## Training recipe\n\n" + _table(rows, ("Setting", "Value")) + f"\n\n{trained_with}"
-
-
-def _decoding_name(beams) -> str:
-    return {None: "the saved generation settings", 1: "greedy"}.get(beams, f"beam {beams}")
-
-
-def _split_decoding(prefix: str, results: dict, training_args: dict) -> str:
-    """How train.py decoded a split: validation may be greedy on its first pairs (selection)."""
-    test_beams = results.get("num_beams")
-    if prefix == "eval":
-        beams = training_args.get("eval_num_beams") or test_beams
-        limit = training_args.get("eval_max_samples")
-    else:
-        beams, limit = test_beams, training_args.get("max_predict_samples")
-    return _decoding_name(beams) + (f", first {limit} pairs" if limit else "")
-
-
-def _evaluation_section(results: dict, training_args: dict) -> str:
-    rows, signatures = [], []
-    for prefix, split in _SPLIT_NAMES.items():
-        if results.get(f"{prefix}_bleu") is None:
-            continue
-        chrf = results.get(f"{prefix}_chrf")
-        chrf_text = f"{chrf:.2f}" if chrf is not None else "n/a"
-        decoding = _split_decoding(prefix, results, training_args)
-        rows.append(f"| {split} | {results[f'{prefix}_bleu']:.2f} | {chrf_text} | {decoding} |")
-        for metric in ("bleu", "chrf"):
-            signature = results.get(f"{prefix}_{metric}_signature")
-            if signature:
-                signatures.append(f"{split} {metric}: {signature}")
-    if not rows:
-        return "## Evaluation\n\nNo evaluation results were recorded for this run."
-    text = [
-        "## Evaluation",
-        "",
-        "sacreBLEU scores on held-out data"
-        + (
-            f" (validation: the kept checkpoint, step {results['best_step']}):"
-            if results.get("best_step")
-            else ":"
-        ),
-        "",
-        "| Split | BLEU | chrF | Decoding |",
-        "|---|---|---|---|",
-        *rows,
-    ]
-    if signatures:
-        text += ["", "sacreBLEU signatures:", "", "```", *signatures, "```"]
-    return "\n".join(text)
-
-
-def _usage_section(repo_id: str) -> str:
-    return f"""## Usage
-
-Needs `transformers>={min_transformers_version()}` and `torch`.
-
-```python
-from transformers import AutoModel, AutoTokenizer
-
-tokenizer = AutoTokenizer.from_pretrained("{repo_id}", trust_remote_code=True)
-model = AutoModel.from_pretrained("{repo_id}", trust_remote_code=True)  # or AutoModelForSeq2SeqLM
-inputs = tokenizer(["오늘 날씨가 정말 좋네요."], return_tensors="pt")
-output_ids = model.generate(**inputs, num_beams=5, max_new_tokens=64)
-print(tokenizer.batch_decode(output_ids, skip_special_tokens=True))
-```
-
-```python
-from transformers import pipeline
-
-translator = pipeline("translation", model="{repo_id}", trust_remote_code=True)
-print(translator(["안녕하세요.", "감사합니다."]))  # [{{"translation_text": ...}}, ...]
-```"""
-
-
-def _limitations_section(records: RunRecords) -> str:
-    train_pairs = (records.run_info.get("data") or {}).get("train_pairs")
-    size = f"{train_pairs:,} sentence pairs" if train_pairs is not None else "a limited corpus"
-    lines = [
-        "## Limitations",
-        "",
-        "- A recurrent encoder-decoder trained from scratch on "
-        f"{size}: expect far lower quality than large Transformer translators, especially on "
-        "long sentences, rare words and domains unlike the training data.",
-        "- Korean → English only, one sentence at a time; the pipeline truncates sources longer "
-        "than the tokenizer's `model_max_length`.",
-        "- Characters unseen in training are spelled as byte tokens and are often mistranslated.",
-        "- The model repeats the biases and errors of its training data; check its output before "
-        "relying on it.",
-    ]
-    warning = aihub_warning(records)
-    if warning:
-        lines.append(f"- {warning[0].upper()}{warning[1:]}")
-    return "\n".join(lines)
-
-
-def _images_section(folder: Path) -> str:
-    captions = {"training_curves.png": "Training curves", "attention.png": "Attention weights"}
-    images = [
-        f"### {captions[name]}\n\n![{captions[name]}]({name})"
-        for name in IMAGE_FILES
-        if (folder / name).is_file()
-    ]
-    return "## Figures\n\n" + "\n\n".join(images) if images else ""

@@ -20,7 +20,7 @@ from transformers import AutoTokenizer
 
 import push_to_hub
 import train
-from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration, hub
+from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration, hub, model_card
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
 
@@ -244,8 +244,8 @@ def test_model_card_metadata_parses_and_carries_metrics_licence_and_recipe(train
     # each split's decoding as the run did it: validation greedy on its first pairs (selection)
     assert "| validation | 3.14 | 20.25 | greedy, first 400 pairs |" in body
     assert "| test | 2.50 | 18.75 | beam 5 |" in body
-    assert f"transformers>={hub.min_transformers_version()}" in body
-    assert hub.min_transformers_version() == "5.24"
+    assert f"transformers>={model_card.min_transformers_version()}" in body
+    assert model_card.min_transformers_version() == "5.24"
     assert 'pipeline("translation", model="alice/ko-en-lstm", trust_remote_code=True)' in body
     assert 'AutoModel.from_pretrained("alice/ko-en-lstm", trust_remote_code=True)' in body
     assert "## Limitations" in body
