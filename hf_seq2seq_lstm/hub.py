@@ -1,11 +1,12 @@
 """Publish a trained model folder as a complete, self-describing Hugging Face Hub repository.
 
 `stage_repository` writes exactly what a Hub repository needs into a local folder: the weights,
-configs, tokenizer, the package's remote-code files and a model card built from the run's own
-records (`training_args.json`, `all_results.json`, `run_info.json`; see `model_card`). `upload` sends such a folder
-in one commit; `publish` does both, checking everything that can fail before anything is written
-or sent. Checkpoints, optimizer state, predictions, logs and the run records themselves never
-leave the machine; the card names data files by their base name only, never by local path.
+configs and remote-code files as `save_pretrained` writes them, the tokenizer, and a model card
+built from the run's own records (`training_args.json`, `all_results.json`, `run_info.json`; see
+`model_card`). `upload` sends such a folder in one commit. `publish` checks the repo id and token,
+stages into a scratch folder and uploads that folder (`stage_then_upload`), so what is uploaded
+is exactly what a dry run writes. Checkpoints, optimizer state, predictions, logs and the run
+records themselves never leave the machine; the card names data files by their base name only.
 
 `stage_space` and `publish_space` do the same for the Gradio demo (`app.py`) as a Hugging Face
 Space that loads a published model repository.
@@ -14,6 +15,7 @@ Space that loads a published model repository.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.metadata
 import json
 import logging
@@ -22,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from huggingface_hub import HfApi, ModelCard, SpaceCard, SpaceCardData, get_token
@@ -29,13 +32,7 @@ from huggingface_hub.errors import HTTPError
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 from safetensors import safe_open
 
-from . import (
-    alignment,
-    configuration_seq2seq_lstm,
-    modeling_seq2seq_lstm,
-    pipeline_seq2seq_lstm,
-    plotting,
-)
+from . import alignment, plotting
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from .model_card import (
     FIGURES,
@@ -46,7 +43,6 @@ from .model_card import (
     min_transformers_version,
 )
 from .modeling_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
-from .pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +51,6 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 # Written by some tokenizer versions; uploaded when present, never required.
 OPTIONAL_TOKENIZER_FILES = ("special_tokens_map.json", "added_tokens.json")
 RUN_RECORD_FILES = ("training_args.json", "all_results.json", "run_info.json")
-REMOTE_CODE_MODULES = (configuration_seq2seq_lstm, modeling_seq2seq_lstm, pipeline_seq2seq_lstm)
 MODEL_CARD_FILE = "README.md"
 SPACE_FILES = ("app.py", "requirements.txt", "packages.txt", "README.md")
 # The package is not installable on a Space, so the modules app.py imports from it are inlined
@@ -178,9 +173,17 @@ def stage_repository(
     The files are written to a hidden sibling folder and moved into place in one rename, so an
     error never leaves a half-written `local_dir`. Logs the AI Hub warning where it applies.
 
+    Args:
+        model_dir: a folder that `validate_model_dir` accepts.
+        local_dir: the folder to write.
+        license: the card's licence; None derives it from the training data (`resolve_license`).
+        repo_id: the repository the files are for, named by the card; None for a dry run.
+
     Returns:
         `local_dir` as a `Path`.
     """
+    if repo_id is not None:
+        check_repo_id(repo_id)
     records = read_run_records(model_dir)
     license = resolve_license(license, records.run_info)
     target = _check_local_dir(local_dir)
@@ -268,7 +271,7 @@ def publish(
     """Stage a trained model folder and upload it, or with `dry_run` only stage it.
 
     Every check (model folder, repo id, token, licence, `local_dir`) runs before anything is
-    written or sent. `local_dir` receives the uploaded files only once the upload succeeded.
+    sent. `local_dir` receives the uploaded files only once the upload succeeded.
 
     Returns:
         The commit URL, or `local_dir` for a dry run.
@@ -276,31 +279,16 @@ def publish(
     Raises:
         PublishError: any problem the user can fix, named in the message.
     """
-    if dry_run:
-        if local_dir is None:
-            raise PublishError("a dry run needs --local_dir, the folder to write the files to")
-        if repo_id is not None:
-            check_repo_id(repo_id)
-        return stage_repository(model_dir, local_dir, license=license, repo_id=repo_id)
-    if repo_id is None:
-        raise PublishError(f"--repo_id is required to upload ({_REPO_ID_HINT})")
-    check_repo_id(repo_id)
-    token = _require_token(token)
-    records = read_run_records(model_dir)
-    license = resolve_license(license, records.run_info)
-    target = _check_local_dir(local_dir) if local_dir is not None else None
-    _warn_about_aihub(records)
-    with _staging_folder(target) as staged:
-        _write_repository(Path(model_dir), staged, make_model_card(records, license, repo_id))
-        commit_url = upload(
-            staged,
-            repo_id,
-            token=token,
-            private=private,
-            revision=revision,
-            commit_message=commit_message,
-        )
-    return commit_url
+    return stage_then_upload(
+        functools.partial(stage_repository, model_dir, license=license, repo_id=repo_id),
+        repo_id,
+        token=token,
+        private=private,
+        revision=revision,
+        commit_message=commit_message,
+        dry_run=dry_run,
+        local_dir=local_dir,
+    )
 
 
 def push_model_dir(
@@ -433,32 +421,71 @@ def publish_space(
 ) -> str | Path:
     """Stage the demo as a Space and upload it, or with `dry_run` only stage it.
 
-    Like `publish`: every check runs before anything is written or sent, and `local_dir`
-    receives the uploaded files only once the upload succeeded.
+    Like `publish`: every check runs before anything is sent, and `local_dir` receives the
+    uploaded files only once the upload succeeded.
 
     Returns:
         The commit URL, or `local_dir` for a dry run.
     """
+    check_repo_id(model_repo_id)
+    stage = functools.partial(
+        stage_space, app_file, space_id=space_id, model_repo_id=model_repo_id, license=license
+    )
+    return stage_then_upload(
+        stage,
+        space_id,
+        token=token,
+        private=private,
+        revision=revision,
+        commit_message=commit_message,
+        dry_run=dry_run,
+        local_dir=local_dir,
+        repo_type="space",
+    )
+
+
+def stage_then_upload(
+    stage: Callable[[Path], Path],
+    repo_id: str | None,
+    *,
+    token: str | None = None,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    dry_run: bool = False,
+    local_dir: str | os.PathLike | None = None,
+    repo_type: str = "model",
+) -> str | Path:
+    """The one publish path: `stage(folder)` writes the repository's files, which are uploaded.
+
+    With `dry_run`, `stage` writes `local_dir` and nothing is sent. Otherwise the repo id, the
+    token and `local_dir` are checked first, `stage` writes a scratch folder, that folder is
+    uploaded (see `upload`), and only then does it become `local_dir`, where one is given: an
+    upload that fails leaves no `local_dir` behind.
+
+    Returns:
+        The commit URL, or `local_dir` as a `Path` for a dry run.
+    """
     if dry_run:
         if local_dir is None:
             raise PublishError("a dry run needs --local_dir, the folder to write the files to")
-        return stage_space(app_file, local_dir, space_id, model_repo_id, license=license)
-    check_repo_id(space_id)
-    check_repo_id(model_repo_id)
+        return stage(local_dir)
+    if repo_id is None:
+        raise PublishError(f"--repo_id is required to upload ({_REPO_ID_HINT})")
+    check_repo_id(repo_id)
     token = _require_token(token)
     target = _check_local_dir(local_dir) if local_dir is not None else None
     with _staging_folder(target) as staged:
-        _write_space(staged, app_file, space_id, model_repo_id, license)
-        commit_url = upload(
+        stage(staged)
+        return upload(
             staged,
-            space_id,
+            repo_id,
             token=token,
             private=private,
             revision=revision,
             commit_message=commit_message,
-            repo_type="space",
+            repo_type=repo_type,
         )
-    return commit_url
 
 
 @contextlib.contextmanager
@@ -520,54 +547,32 @@ def _warn_about_aihub(records: RunRecords) -> None:
 
 
 def _write_repository(folder: Path, staged: Path, card: ModelCard) -> None:
-    """Fill the new folder `staged` with the repository's files, and nothing else."""
-    staged.mkdir()
-    config = _read_json(folder / "config.json")
-    (staged / "config.json").write_text(
-        json.dumps(_with_remote_code_entries(config), indent=2, sort_keys=True) + "\n",
-        encoding="utf-8",
-    )
-    copied = ("generation_config.json", "model.safetensors", *TOKENIZER_FILES)
-    present = [name for name in (*OPTIONAL_TOKENIZER_FILES, *FIGURES) if (folder / name).is_file()]
-    for name in (*copied, *present):
-        shutil.copyfile(folder / name, staged / name)
-    for module in REMOTE_CODE_MODULES:
-        source = Path(module.__file__)
-        saved = folder / source.name
-        if saved.is_file() and saved.read_bytes() != source.read_bytes():
-            logger.info("%s differs from the installed package's; uploading the package's", saved)
-        shutil.copyfile(source, staged / source.name)
-    card.save(staged / MODEL_CARD_FILE)
+    """Fill the new folder `staged` with the repository's files, and nothing else.
 
-
-def _with_remote_code_entries(config: dict) -> dict:
-    """`config` with the auto_map and custom pipeline entries that remote code loading needs.
-
-    `save_pretrained` writes these too; setting them here keeps folders saved by older versions
-    of the package loadable, and names the classes of the remote-code files being uploaded.
+    The model is loaded and saved again rather than copied, so that `save_pretrained` is the one
+    writer of config.json's `auto_map` and `custom_pipelines` and of the remote-code files (the
+    installed package's). The tokenizer's files and the figures are copied as they are: a loaded
+    and saved tokenizer would record `local_files_only` in its tokenizer_config.json.
     """
-
-    def reference(cls):
-        return f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"
-
-    model_class = reference(Seq2SeqLSTMForConditionalGeneration)
-    return {
-        **config,
-        "auto_map": {
-            **(config.get("auto_map") or {}),
-            "AutoConfig": reference(Seq2SeqLSTMConfig),
-            "AutoModel": model_class,
-            "AutoModelForSeq2SeqLM": model_class,
-        },
-        "custom_pipelines": {
-            **(config.get("custom_pipelines") or {}),
-            "translation": {
-                "impl": reference(Seq2SeqLSTMTranslationPipeline),
-                "pt": ["AutoModelForSeq2SeqLM"],
-                "type": "text",
-            },
-        },
-    }
+    try:
+        model, loading = Seq2SeqLSTMForConditionalGeneration.from_pretrained(
+            folder, output_loading_info=True
+        )
+    except (OSError, ValueError, RuntimeError) as error:
+        raise PublishError(f"cannot load the model in {folder}: {error}") from None
+    # transformers fills weights missing from the file with fresh random ones, and says so only
+    # in a log message: such a model must not be published.
+    unloaded = sorted(loading["missing_keys"]) + sorted(loading["unexpected_keys"])
+    if unloaded:
+        raise PublishError(
+            f"{folder / 'model.safetensors'} does not match {folder / 'config.json'}: "
+            f"{', '.join(unloaded[:5])}{' ...' if len(unloaded) > 5 else ''} missing or unexpected"
+        )
+    model.save_pretrained(staged)
+    present = [name for name in (*OPTIONAL_TOKENIZER_FILES, *FIGURES) if (folder / name).is_file()]
+    for name in (*TOKENIZER_FILES, *present):
+        shutil.copyfile(folder / name, staged / name)
+    card.save(staged / MODEL_CARD_FILE)
 
 
 def _hub_dataset_id(training_args: dict) -> str | None:

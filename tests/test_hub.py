@@ -212,6 +212,34 @@ def test_dry_run_stages_exactly_the_repository_files(trained_dir, tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["staged"], "staging scratch left over"
 
 
+def test_staged_config_is_written_by_save_pretrained_alone(trained_dir, tmp_path):
+    # A config.json without the remote-code entries gets them from save_pretrained, the one
+    # place that writes them: the staged file is the one the trained folder's writer wrote.
+    run = copy_run(trained_dir, tmp_path / "run")
+    config = json.loads((run / "config.json").read_text())
+    del config["auto_map"], config["custom_pipelines"]
+    write_json(run / "config.json", config)
+    staged = hub.stage_repository(run, tmp_path / "staged")
+    assert (staged / "config.json").read_bytes() == (trained_dir / "config.json").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [({"num_layers": 3}, "does not match"), ({"hidden_dim": 32}, "cannot load the model")],
+    ids=["weights-missing", "weights-mismatched"],
+)
+def test_weights_that_do_not_fit_the_config_are_never_staged(
+    trained_dir, tmp_path, change, message
+):
+    # Loading fills weights missing from the file with random ones; that model must not ship.
+    run = copy_run(trained_dir, tmp_path / "run")
+    config = json.loads((run / "config.json").read_text())
+    write_json(run / "config.json", {**config, **change})
+    with pytest.raises(hub.PublishError, match=message):
+        hub.stage_repository(run, tmp_path / "staged")
+    assert [path.name for path in tmp_path.iterdir()] == ["run"], "nothing staged, no scratch"
+
+
 def test_model_card_metadata_parses_and_carries_metrics_licence_and_recipe(trained_dir, tmp_path):
     staged = hub.stage_repository(trained_dir, tmp_path / "staged", repo_id="alice/ko-en-lstm")
     metadata, body = card_metadata(staged / "README.md")
