@@ -10,8 +10,9 @@ function is a named API endpoint, Korean text first, English first in the answer
     from gradio_client import Client
     Client("http://127.0.0.1:7860/").predict("안녕하세요", api_name="/translate")
 
-`push_to_hub.py --space` stages this file as a Hugging Face Space, where the default model is
-the Hub repository it was staged for (see `hf_seq2seq_lstm.hub.stage_space`).
+`push_to_hub.py --space` stages this file unchanged as a Hugging Face Space, beside copies of the
+package modules it imports and a default_model.txt naming the Hub repository the Space loads
+(see `hf_seq2seq_lstm.space`).
 """
 
 import argparse
@@ -30,8 +31,14 @@ from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 from hf_seq2seq_lstm.alignment import translate_with_attention
 from hf_seq2seq_lstm.plotting import plot_attention
 
-# train.py's default --output_dir; a staged Space's copy names its model repository here.
-DEFAULT_MODEL_DIR = "outputs/ko-en-lstm"
+# The model loaded without --model_dir: the one default_model.txt beside this file names (a
+# Space's model repository, written by `push_to_hub.py --space`), else train.py's --output_dir.
+DEFAULT_MODEL_FILE = Path(__file__).with_name("default_model.txt")
+DEFAULT_MODEL_DIR = (
+    DEFAULT_MODEL_FILE.read_text(encoding="utf-8").strip()
+    if DEFAULT_MODEL_FILE.is_file()
+    else "outputs/ko-en-lstm"
+)
 DECODING_METHODS = ("greedy", "beam", "sampling")
 MAX_MODELS = 2
 # A line costs up to about a second per model on one CPU core: more would block the queue.

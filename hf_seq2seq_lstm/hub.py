@@ -8,15 +8,13 @@ stages into a scratch folder and uploads that folder (`stage_then_upload`), so w
 is exactly what a dry run writes. Checkpoints, optimizer state, predictions, logs and the run
 records themselves never leave the machine; the card names data files by their base name only.
 
-`stage_space` and `publish_space` do the same for the Gradio demo (`app.py`) as a Hugging Face
-Space that loads a published model repository.
+`space` publishes the Gradio demo the same way, as a Hugging Face Space.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.metadata
 import json
 import logging
 import math
@@ -27,21 +25,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from huggingface_hub import HfApi, ModelCard, SpaceCard, SpaceCardData, get_token
+from huggingface_hub import HfApi, ModelCard, get_token
 from huggingface_hub.errors import HTTPError
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 from safetensors import safe_open
 
-from . import alignment, plotting
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
-from .model_card import (
-    FIGURES,
-    PACKAGE_NAME,
-    RunRecords,
-    aihub_warning,
-    make_model_card,
-    min_transformers_version,
-)
+from .model_card import FIGURES, RunRecords, aihub_warning, make_model_card
 from .modeling_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
 
 logger = logging.getLogger(__name__)
@@ -52,25 +42,6 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 OPTIONAL_TOKENIZER_FILES = ("special_tokens_map.json", "added_tokens.json")
 RUN_RECORD_FILES = ("training_args.json", "all_results.json", "run_info.json")
 MODEL_CARD_FILE = "README.md"
-SPACE_FILES = ("app.py", "requirements.txt", "packages.txt", "README.md")
-# The package is not installable on a Space, so the modules app.py imports from it are inlined
-# into the Space's app.py; each needs only the libraries in SPACE_REQUIREMENTS.
-SPACE_INLINED_MODULES = (alignment, plotting)
-# What the Space's app.py imports besides gradio (which the Space's sdk_version installs), and
-# what the model's remote code needs. Upper bounds keep a rebuilt Space on tested major versions.
-SPACE_REQUIREMENTS = (
-    "torch>=2.1,<3",
-    "transformers>={min_transformers},<6",
-    "tokenizers>=0.22,<1",
-    "safetensors>=0.4,<1",
-    "matplotlib>=3.7,<4",
-    "numpy>=1.24,<3",
-    "pillow>=10,<13",
-)
-# Debian's NanumGothic, where plotting.DEBIAN_KOREAN_FONT looks: Hangul on the heatmap axes.
-SPACE_APT_PACKAGES = ("fonts-nanum",)
-# The line of app.py that names its default model; the Space's copy names its model repository.
-_APP_DEFAULT_MODEL = re.compile(r"^DEFAULT_MODEL_DIR = .*$", re.MULTILINE)
 _REPO_ID_HINT = 'expected "owner/name", e.g. "alice/ko-en-lstm"'
 _LICENSE_PATTERN = re.compile(r"[a-z0-9][a-z0-9.+-]*")
 
@@ -186,10 +157,23 @@ def stage_repository(
         check_repo_id(repo_id)
     records = read_run_records(model_dir)
     license = resolve_license(license, records.run_info)
-    target = _check_local_dir(local_dir)
+    card = make_model_card(records, license, repo_id)
     _warn_about_aihub(records)
+    return stage_folder(local_dir, functools.partial(_write_repository, Path(model_dir), card=card))
+
+
+def stage_folder(local_dir: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Write a folder with `write(folder)` and move it into place as `local_dir` in one rename.
+
+    `local_dir` must be absent or empty. `write` fills a scratch folder beside it (a hidden
+    sibling), so an error never leaves a half-written `local_dir`.
+
+    Returns:
+        `local_dir` as an absolute `Path`.
+    """
+    target = _check_local_dir(local_dir)
     with _staging_folder(target) as staged:
-        _write_repository(Path(model_dir), staged, make_model_card(records, license, repo_id))
+        write(staged)
     return target
 
 
@@ -206,8 +190,8 @@ def upload(
     """Create `repo_id` if missing and upload `folder` to it in one commit.
 
     Args:
-        folder: a staged folder (see `stage_repository`, `stage_space`); its files become the
-            repository's.
+        folder: a staged folder (see `stage_repository`, `space.stage_space`); its files become
+            the repository's.
         repo_id: "owner/name".
         token: a Hub token with write access to `owner`.
         private: create the repository as private (an existing one keeps its visibility).
@@ -303,147 +287,6 @@ def push_model_dir(
     return publish(model_dir, repo_id, token=token, private=private, license=license)
 
 
-def space_requirements() -> list[str]:
-    """The Space's requirements.txt lines: bounded versions of what its app.py imports."""
-    return [line.format(min_transformers=min_transformers_version()) for line in SPACE_REQUIREMENTS]
-
-
-def gradio_sdk_version() -> str:
-    """The installed gradio's version: the Space runs the gradio the app was tried with."""
-    try:
-        return importlib.metadata.version("gradio")
-    except importlib.metadata.PackageNotFoundError:
-        raise PublishError(
-            "staging a Space needs gradio, whose version becomes the Space's sdk_version: "
-            "pip install -e '.[demo]'"
-        ) from None
-
-
-def space_app_source(app_file: str | os.PathLike, model_repo_id: str) -> str:
-    """The Space's app.py: `app_file` loading `model_repo_id` by default, without the package.
-
-    Each `from hf_seq2seq_lstm.<module> import ...` line is replaced by that module's source
-    (SPACE_INLINED_MODULES), and the DEFAULT_MODEL_DIR line names `model_repo_id`.
-
-    Raises:
-        PublishError: `app_file` lacks one of those lines, or imports another part of the
-            package, which the Space could not find.
-    """
-    source = Path(app_file).read_text(encoding="utf-8")
-    for module in SPACE_INLINED_MODULES:
-        statement = re.compile(rf"^from {re.escape(module.__name__)} import .*\n", re.MULTILINE)
-        module_source = Path(module.__file__).read_text(encoding="utf-8")
-        inlined = f"# {module.__name__}, inlined for the Space\n{module_source}\n"
-        source, count = statement.subn(lambda _, text=inlined: text, source)
-        if count != 1:
-            raise PublishError(f"{app_file} has no single `from {module.__name__} import` line")
-    source, count = _APP_DEFAULT_MODEL.subn(f"DEFAULT_MODEL_DIR = {model_repo_id!r}", source)
-    if count != 1:
-        raise PublishError(f"{app_file} has no single DEFAULT_MODEL_DIR line to point at the model")
-    leftover = re.search(rf"^(?:from|import) {PACKAGE_NAME}\b.*$", source, re.MULTILINE)
-    if leftover:
-        raise PublishError(
-            f"{app_file} imports the package ({leftover.group(0)!r}), which a Space cannot install"
-        )
-    return source
-
-
-def make_space_card(space_id: str, model_repo_id: str, license: str | None = None) -> SpaceCard:
-    """The Space's README.md: the metadata the Hub builds it from, and what the page does."""
-    card_data = SpaceCardData(
-        title=space_id.split("/")[-1],
-        sdk="gradio",
-        sdk_version=gradio_sdk_version(),
-        app_file="app.py",
-        models=[model_repo_id],
-        # Optional for a Space (its code is this package's); validated like the model card's.
-        license=resolve_license(license, {}) if license else None,
-        short_description="Korean to English RNN translation with its attention heatmap",
-        tags=["translation", "seq2seq", "rnn", "attention", PACKAGE_NAME],
-    )
-    body = f"""# {space_id.split("/")[-1]}
-
-Korean → English translation with [{model_repo_id}](https://huggingface.co/{model_repo_id}), an
-RNN encoder-decoder trained with `{PACKAGE_NAME}`. Type Korean (one sentence per line) and press
-Translate: the page shows the English, the n-best list with scores and the cross-attention
-heatmap of one sentence. Greedy search, beam search and sampling are one click away.
-
-The translation is also an API endpoint:
-
-```python
-from gradio_client import Client
-
-print(Client("{space_id}").predict("안녕하세요", api_name="/translate")[0])
-```
-"""
-    return SpaceCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}")
-
-
-def stage_space(
-    app_file: str | os.PathLike,
-    local_dir: str | os.PathLike,
-    space_id: str,
-    model_repo_id: str,
-    license: str | None = None,
-) -> Path:
-    """Write the Space's files (SPACE_FILES, nothing else) into `local_dir`, absent or empty.
-
-    Args:
-        app_file: the demo, the repository's top-level app.py.
-        local_dir: the folder to write; as with `stage_repository`, never left half-written.
-        space_id: the Space, "owner/name".
-        model_repo_id: the Hub model repository the Space's app loads.
-        license: the Space card's licence identifier, if any.
-
-    Returns:
-        `local_dir` as a `Path`.
-    """
-    check_repo_id(space_id)
-    check_repo_id(model_repo_id)
-    target = _check_local_dir(local_dir)
-    with _staging_folder(target) as staged:
-        _write_space(staged, app_file, space_id, model_repo_id, license)
-    return target
-
-
-def publish_space(
-    app_file: str | os.PathLike,
-    space_id: str,
-    model_repo_id: str,
-    *,
-    license: str | None = None,
-    token: str | None = None,
-    private: bool = False,
-    revision: str | None = None,
-    commit_message: str | None = None,
-    dry_run: bool = False,
-    local_dir: str | os.PathLike | None = None,
-) -> str | Path:
-    """Stage the demo as a Space and upload it, or with `dry_run` only stage it.
-
-    Like `publish`: every check runs before anything is sent, and `local_dir` receives the
-    uploaded files only once the upload succeeded.
-
-    Returns:
-        The commit URL, or `local_dir` for a dry run.
-    """
-    check_repo_id(model_repo_id)
-    stage = functools.partial(
-        stage_space, app_file, space_id=space_id, model_repo_id=model_repo_id, license=license
-    )
-    return stage_then_upload(
-        stage,
-        space_id,
-        token=token,
-        private=private,
-        revision=revision,
-        commit_message=commit_message,
-        dry_run=dry_run,
-        local_dir=local_dir,
-        repo_type="space",
-    )
-
-
 def stage_then_upload(
     stage: Callable[[Path], Path],
     repo_id: str | None,
@@ -512,18 +355,6 @@ def _require_token(token: str | None) -> str:
     return token
 
 
-def _write_space(
-    staged: Path, app_file, space_id: str, model_repo_id: str, license: str | None
-) -> None:
-    """Fill the new folder `staged` with the Space's files (SPACE_FILES), and nothing else."""
-    card = make_space_card(space_id, model_repo_id, license)
-    staged.mkdir()
-    (staged / "app.py").write_text(space_app_source(app_file, model_repo_id), encoding="utf-8")
-    (staged / "requirements.txt").write_text("\n".join(space_requirements()) + "\n")
-    (staged / "packages.txt").write_text("\n".join(SPACE_APT_PACKAGES) + "\n")
-    card.save(staged / MODEL_CARD_FILE)
-
-
 def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -546,7 +377,7 @@ def _warn_about_aihub(records: RunRecords) -> None:
         logger.warning("AI Hub data: %s", warning)
 
 
-def _write_repository(folder: Path, staged: Path, card: ModelCard) -> None:
+def _write_repository(folder: Path, staged: Path, *, card: ModelCard) -> None:
     """Fill the new folder `staged` with the repository's files, and nothing else.
 
     The model is loaded and saved again rather than copied, so that `save_pretrained` is the one
