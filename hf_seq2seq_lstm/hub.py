@@ -148,7 +148,8 @@ def stage_repository(
         model_dir: a folder that `validate_model_dir` accepts.
         local_dir: the folder to write.
         license: the card's licence; None derives it from the training data (`resolve_license`).
-        repo_id: the repository the files are for, named by the card; None for a dry run.
+        repo_id: the repository the files are for, named by the card; None for a dry run, whose
+            card shows how to load `local_dir` instead.
 
     Returns:
         `local_dir` as a `Path`.
@@ -157,7 +158,10 @@ def stage_repository(
         check_repo_id(repo_id)
     records = read_run_records(model_dir)
     license = resolve_license(license, records.run_info)
-    card = make_model_card(records, license, repo_id)
+    # Without a repo id (a dry run) the card's usage snippets load the staged folder itself.
+    card = make_model_card(
+        records, license, repo_id, local_dir=None if repo_id else str(Path(local_dir).absolute())
+    )
     _warn_about_aihub(records)
     return stage_folder(local_dir, functools.partial(_write_repository, Path(model_dir), card=card))
 

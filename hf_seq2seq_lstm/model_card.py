@@ -95,14 +95,18 @@ def aihub_warning(records: RunRecords) -> str | None:
     )
 
 
-def make_model_card(records: RunRecords, license: str, repo_id: str | None = None) -> ModelCard:
+def make_model_card(
+    records: RunRecords, license: str, repo_id: str | None = None, local_dir: str | None = None
+) -> ModelCard:
     """The model card (README.md) of a trained model.
 
     Args:
         records: the folder's run records (see `hub.read_run_records`).
         license: the card's Hub licence identifier (see `hub.resolve_license`).
-        repo_id: the repository the card will live in, used in the usage snippets and as the
-            model-index name; a placeholder when None.
+        repo_id: the repository the card will live in: the model-index name, and what the usage
+            snippets load.
+        local_dir: where the usage snippets load the model from while there is no `repo_id`
+            (a dry run's staged folder); with neither, they name a placeholder repository.
     """
     name = repo_id or PLACEHOLDER_REPO_ID
     config = records.config
@@ -135,7 +139,7 @@ def make_model_card(records: RunRecords, license: str, repo_id: str | None = Non
         _data_section(records, license),
         _recipe_section(records),
         _evaluation_section(records),
-        _usage_section(name),
+        _usage_section(repo_id or local_dir or PLACEHOLDER_REPO_ID, staged=not repo_id),
         _limitations_section(records),
         _figures_section(records.figures),
     ]
@@ -375,10 +379,17 @@ def _evaluation_section(records: RunRecords) -> str:
     return "\n".join(text)
 
 
-def _usage_section(model: str) -> str:
+def _usage_section(model: str, staged: bool) -> str:
+    """Loading and translating, in two snippets that run as written against `model`."""
+    note = (
+        "\n\nThis card was staged without a repository id, so the snippets load the staged "
+        "folder; stage again with `--repo_id` for a card to upload."
+        if staged
+        else ""
+    )
     return f"""## Usage
 
-Needs `transformers>={min_transformers_version()}` and `torch`.
+Needs `transformers>={min_transformers_version()}` and `torch`.{note}
 
 ```python
 from transformers import AutoModel, AutoTokenizer

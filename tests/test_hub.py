@@ -6,6 +6,7 @@ against a recording stand-in for `HfApi` (or the real one in offline mode, for n
 
 import json
 import logging
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -331,7 +332,8 @@ def test_card_links_hub_datasets_and_names_local_data_by_base_name_only(
         assert f"(https://huggingface.co/datasets/{dataset})" in body
     else:
         assert "datasets" not in metadata
-        assert "`koen` (local data)" in body and str(tmp_path) not in body
+        # The dataset folder's path; the dry run's snippets name the staged folder itself.
+        assert "`koen` (local data)" in body and str(tmp_path / "corpora") not in body
 
 
 REMOTE_TRANSLATION_CHECK = textwrap.dedent(
@@ -385,6 +387,25 @@ def test_staged_folder_translates_identically_without_the_package(trained_dir, t
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "remote translation ok" in result.stdout
+
+
+@pytest.mark.slow
+def test_dry_run_card_usage_runs_as_written_against_the_staged_folder(
+    trained_dir, tmp_path, hf_home
+):
+    staged = tmp_path / "staged"
+    push_to_hub.main(["--model_dir", str(trained_dir), "--dry_run", "--local_dir", str(staged)])
+    _, body = card_metadata(staged / "README.md")
+    assert model_card.PLACEHOLDER_REPO_ID not in body
+    snippets = re.findall(r"```python\n(.*?)```", body, flags=re.DOTALL)
+    assert len(snippets) == 2 and all(str(staged) in snippet for snippet in snippets)
+    (tmp_path / "usage.py").write_text("\n".join(snippets), encoding="utf-8")
+    # As a reader would run it: offline, through the remote code, without the package.
+    result = run_without_package(str(tmp_path / "usage.py"), hf_home=hf_home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    generated, piped = result.stdout.splitlines()
+    assert re.fullmatch(r"\[('.*'|\".*\")\]", generated), generated
+    assert piped.count("'translation_text'") == 2, piped
 
 
 @pytest.mark.parametrize(
