@@ -26,6 +26,7 @@ FIGURES = {"training_curves.png": "Training curves", "attention.png": "Attention
 _AIHUB_NAME_PATTERN = re.compile(r"ai[ _-]?hub|구어체|대화체|문어체|한영|말뭉치", re.IGNORECASE)
 _SPLIT_NAMES = {"eval": "validation", "test": "test"}
 _CELL_WITH_ARTICLE = {"lstm": "an LSTM", "gru": "a GRU"}
+_METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF", "loss": "loss"}
 # The card's credit for the built-in koen corpus (hf_seq2seq_lstm/koen_data/README.md has more).
 BUILTIN_KOEN_DESCRIPTION = (
     f"the {PACKAGE_NAME} built-in `koen` corpus (14,468 training pairs; CC BY-SA 4.0 as a whole): "
@@ -168,6 +169,14 @@ def _describe_source(source: str, hub_dataset_id: str | None) -> str:
     return f"`{Path(source).name}` (local data)"
 
 
+def _source_label(source: str, hub_dataset_id: str | None) -> str:
+    """A test pair's `source` as the card shows it: a Hub dataset id whole, else a base name.
+
+    A local dataset folder's pairs carry its path as their source; only its name is shown.
+    """
+    return source if source == hub_dataset_id else Path(source).name
+
+
 def _eval_results(results: dict, dataset_name: str | None) -> list[EvalResult]:
     """BLEU and chrF of every scored split, for the card's `model-index`."""
     eval_results = []
@@ -268,6 +277,44 @@ def _data_section(records: RunRecords, license: str) -> str:
     return "\n".join(lines)
 
 
+def _kept_model(results: dict, training_args: dict) -> str | None:
+    """Which weights were kept, by which validation score (`--metric_for_best_model`): the best
+    evaluated step, or the average of several steps' weights (`--average_checkpoints`) where it
+    scored at least as well."""
+    metric = training_args.get("metric_for_best_model")
+    score_name = f"validation {_METRIC_NAMES.get(metric, metric)}" if metric else "validation score"
+    averaging = results.get("averaging") or {}
+    average_score = averaging.get(f"eval_{metric}")
+    if results.get("averaged_steps"):
+        scored = f" ({average_score:.2f})" if average_score is not None else ""
+        return (
+            f"the average of the weights of steps {_steps(results['averaged_steps'])}: its "
+            f"{score_name}{scored} was at least as good as the best single step's"
+        )
+    best_step = results.get("best_step")
+    if not best_step:
+        return None
+    kept = f"step {best_step} (best {score_name})"
+    if averaging.get("steps"):
+        best_score = results.get(f"eval_{metric}")
+        scored = (
+            f": {average_score:.2f} against {best_score:.2f}"
+            if average_score is not None and best_score is not None
+            else ""
+        )
+        kept += (
+            f"; the average of steps {_steps(averaging['steps'])} scored worse{scored}, "
+            "and was not kept"
+        )
+    elif averaging:
+        kept += "; checkpoint averaging was on but had fewer than 2 evaluated steps to average"
+    return kept
+
+
+def _steps(steps: list[int]) -> str:
+    return ", ".join(str(step) for step in steps)
+
+
 def _recipe_section(records: RunRecords) -> str:
     args = records.training_args
     results = records.results
@@ -290,7 +337,6 @@ def _recipe_section(records: RunRecords) -> str:
         if args.get("curriculum")
         else "off"
     )
-    best_step = results.get("best_step")
     max_steps = args.get("max_train_steps")
     loss, runtime = results.get("train_loss"), results.get("train_runtime_s")
     rows = [
@@ -310,7 +356,7 @@ def _recipe_section(records: RunRecords) -> str:
         ("Mixed precision", args.get("mixed_precision")),
         ("Seed", args.get("seed")),
         ("Steps trained", results.get("train_steps")),
-        ("Kept checkpoint", f"step {best_step} (best validation BLEU)" if best_step else None),
+        ("Kept model", _kept_model(results, args)),
         ("Final training loss", f"{loss:.4f}" if loss is not None else None),
         ("Training time", f"{runtime:.1f} s" if runtime is not None else None),
     ]
@@ -360,11 +406,13 @@ def _evaluation_section(records: RunRecords) -> str:
                 signatures.append(f"{split} {metric}: {signature}")
     if not rows:
         return "## Evaluation\n\nNo evaluation results were recorded for this run."
-    kept = (
-        f" (validation: the kept checkpoint, step {results['best_step']})"
-        if results.get("best_step")
-        else ""
-    )
+    if results.get("averaged_steps"):
+        averaged = _steps(results["averaged_steps"])
+        kept = f" (validation: the kept model, the average of steps {averaged})"
+    elif results.get("best_step"):
+        kept = f" (validation: the kept checkpoint, step {results['best_step']})"
+    else:
+        kept = ""
     text = [
         "## Evaluation",
         "",
@@ -374,6 +422,20 @@ def _evaluation_section(records: RunRecords) -> str:
         "|---|---|---|---|",
         *rows,
     ]
+    by_source = results.get("test_by_source")
+    if by_source:
+        text += [
+            "",
+            "Test scores by data source (where the model works and where it does not):",
+            "",
+            "| Source | Pairs | BLEU | chrF |",
+            "|---|---|---|---|",
+            *(
+                f"| {_source_label(source, records.hub_dataset)} | {row['pairs']:,} | "
+                f"{row['bleu']:.2f} | {row['chrf']:.2f} |"
+                for source, row in by_source.items()
+            ),
+        ]
     if signatures:
         text += ["", "sacreBLEU signatures:", "", "```", *signatures, "```"]
     return "\n".join(text)

@@ -114,6 +114,7 @@ def trained_dir(tmp_path_factory):
             "mixed_precision": "no",
             "eval_num_beams": 1,
             "eval_max_samples": 400,
+            "metric_for_best_model": "chrf",
         },
     )
     write_json(folder / "all_results.json", RESULTS)
@@ -148,6 +149,10 @@ def copy_run(trained_dir, destination, **run_info_data):
     run_info["data"].update(run_info_data)
     write_json(destination / "run_info.json", run_info)
     return destination
+
+
+def update_json(path, **changes):
+    write_json(path, {**json.loads(path.read_text(encoding="utf-8")), **changes})
 
 
 def card_metadata(card_path):
@@ -268,6 +273,7 @@ def test_model_card_metadata_parses_and_carries_metrics_licence_and_recipe(train
     assert "| Cell | LSTM |" in body and "| Input feeding | yes |" in body
     assert "linear decay of the ratio from 1.0 to 0.75 per step, two_pass mode" in body
     assert "over 5 steps" in body
+    assert "| Kept model | step 8 (best validation chrF) |" in body
     assert "`train.tsv` (local data)" in body
     assert RESULTS["test_bleu_signature"] in body
     # each split's decoding as the run did it: validation greedy on its first pairs (selection)
@@ -280,6 +286,66 @@ def test_model_card_metadata_parses_and_carries_metrics_licence_and_recipe(train
     assert "## Limitations" in body
     assert "![Training curves](training_curves.png)" in body
     assert "attention.png" not in body  # absent from the run, so not referenced
+
+
+@pytest.mark.parametrize(
+    "metric,results,kept",
+    [
+        ("bleu", {}, "| Kept model | step 8 (best validation BLEU) |"),
+        (
+            "chrf",
+            {
+                "averaging": {"steps": [6, 8, 10], "kept": True, "eval_chrf": 21.5},
+                "averaged_steps": [6, 8, 10],
+                "best_step": 10,
+            },
+            "| Kept model | the average of the weights of steps 6, 8, 10: its validation chrF "
+            "(21.50) was at least as good as the best single step's |",
+        ),
+        (
+            "chrf",
+            {"averaging": {"steps": [6, 8, 10], "kept": False, "eval_chrf": 19.0}},
+            "| Kept model | step 8 (best validation chrF); the average of steps 6, 8, 10 scored "
+            "worse: 19.00 against 20.25, and was not kept |",
+        ),
+        (
+            "loss",
+            {"averaging": {"steps": [], "kept": False}},
+            "| Kept model | step 8 (best validation loss); checkpoint averaging was on but had "
+            "fewer than 2 evaluated steps to average |",
+        ),
+    ],
+    ids=["bleu", "averaged", "average-not-kept", "averaging-skipped"],
+)
+def test_card_names_the_selection_metric_and_the_checkpoint_averaging(
+    trained_dir, tmp_path, metric, results, kept
+):
+    run = copy_run(trained_dir, tmp_path / "run")
+    update_json(run / "training_args.json", metric_for_best_model=metric)
+    update_json(run / "all_results.json", **results)
+    _, body = card_metadata(hub.stage_repository(run, tmp_path / "staged") / "README.md")
+    assert kept in body
+    if results.get("averaged_steps"):
+        assert "(validation: the kept model, the average of steps 6, 8, 10):" in body
+    else:
+        assert "(validation: the kept checkpoint, step 8):" in body
+
+
+def test_card_tables_test_scores_by_source_naming_local_data_by_base_name(trained_dir, tmp_path):
+    run = copy_run(trained_dir, tmp_path / "run")
+    by_source = {
+        "tatoeba": {"pairs": 120, "bleu": 8.5, "chrf": 27.25},
+        # a local dataset folder's pairs carry its path as their source
+        str(tmp_path / "corpora" / "news"): {"pairs": 1500, "bleu": 1.0, "chrf": 15.5},
+    }
+    update_json(run / "all_results.json", test_by_source=by_source)
+    _, body = card_metadata(hub.stage_repository(run, tmp_path / "staged") / "README.md")
+    assert "| Source | Pairs | BLEU | chrF |" in body
+    assert "| tatoeba | 120 | 8.50 | 27.25 |" in body
+    assert "| news | 1,500 | 1.00 | 15.50 |" in body
+    assert str(tmp_path / "corpora") not in body
+    _, without = card_metadata(hub.stage_repository(trained_dir, tmp_path / "plain") / "README.md")
+    assert "| Source |" not in without
 
 
 @pytest.mark.slow
@@ -310,6 +376,11 @@ def test_a_real_train_run_stages_with_its_figures_and_the_builtin_corpus_licence
     assert values[("test", "bleu")] == round(results["test_bleu"], 2)
     assert values[("validation", "chrf")] == round(results["eval_chrf"], 2)
     assert "built-in sample corpus" in body and "![Attention weights](attention.png)" in body
+    # train.py's default --metric_for_best_model, and its per-source test scores
+    assert f"| Kept model | step {results['best_step']} (best validation chrF) |" in body
+    assert results["test_by_source"]
+    for source, row in results["test_by_source"].items():
+        assert f"| {Path(source).name} | {row['pairs']:,} | {row['bleu']:.2f} |" in body
 
 
 @pytest.mark.parametrize("kind", ["hub", "local-folder"])
