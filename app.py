@@ -30,6 +30,7 @@ from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 from hf_seq2seq_lstm.alignment import translate_with_attention
 from hf_seq2seq_lstm.plotting import plot_attention
+from hf_seq2seq_lstm.quality import Scores, read_scores
 
 # The model loaded without --model_dir: the one default_model.txt beside this file names (a
 # Space's model repository, written by `push_to_hub.py --space`), else train.py's --output_dir.
@@ -66,11 +67,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 @dataclass
 class Translator:
-    """A loaded model with its tokenizer, and the name the page shows for it."""
+    """A loaded model with its tokenizer, the name the page shows for it and its measured
+    scores (None where the folder or repository records none)."""
 
     name: str
     model: torch.nn.Module
     tokenizer: object
+    scores: Scores | None = None
 
     @property
     def attention(self) -> str:
@@ -137,16 +140,26 @@ class Result:
 
 
 def load_translator(name: str) -> Translator:
-    """Load a model folder or Hub repository; its remote code is trusted, as the card says."""
+    """Load a model folder or Hub repository; its remote code is trusted, as the card says.
+
+    The scores come from a train.py folder's all_results.json, else the model card.
+    """
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=True)
     model = AutoModelForSeq2SeqLM.from_pretrained(name, trust_remote_code=True).eval()
-    return Translator(name=name, model=model, tokenizer=tokenizer)
+    return Translator(name=name, model=model, tokenizer=tokenizer, scores=read_scores(name))
 
 
 def describe(translator: Translator) -> str:
-    """A heading for the model's column: its name, cell and attention."""
+    """A heading for the model's column: its name, cell, attention and measured scores, and,
+    where those are low, the same plain warning as its model card."""
     config = translator.model.config
-    return f"### {translator.name}\n{config.cell_type.upper()}, attention: {config.attention}"
+    scores = translator.scores
+    heading = (
+        f"### {translator.name}\n{config.cell_type.upper()}, attention: {config.attention}; "
+        + (f"measured {scores}" if scores else "no measured scores recorded")
+    )
+    verdict = scores.verdict() if scores else None
+    return f"{heading}\n\n{verdict}" if verdict else heading
 
 
 def fit_to_model(translator: Translator, sentence: str) -> str:

@@ -2,8 +2,9 @@
 
 `make_model_card` turns what a train.py output folder says about itself (`RunRecords`: the
 config, `training_args.json`, `all_results.json`, `run_info.json`) into a `ModelCard`. It reads
-no files: `hub.read_run_records` gathers the records. The card names data files by their base
-name only, never by local path.
+no files: `hub.read_run_records` gathers the records. The card puts the measured scores under
+the model's name, with `quality`'s plain verdict where they are low, and names data files by
+their base name only, never by local path.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from packaging.requirements import Requirement
+
+from .quality import scores_from_results
 
 PACKAGE_NAME = __package__
 # Used only where the package's own metadata cannot be read (e.g. the source tree on sys.path).
@@ -217,7 +220,8 @@ def _overview_section(records: RunRecords, repo_id: str) -> str:
     version = records.run_info.get("package_version", "")
     return (
         f"# {repo_id.split('/')[-1]}\n\n"
-        f"A Korean→English translator: {_CELL_WITH_ARTICLE[config['cell_type']]} "
+        f"{_scores_paragraph(records)}\n\n"
+        f"Korean→English translation with {_CELL_WITH_ARTICLE[config['cell_type']]} "
         f"encoder-decoder with {attention} attention, trained with `{PACKAGE_NAME}` {version}.\n\n"
         "The model's code ships in this repository (`configuration_seq2seq_lstm.py`, "
         "`modeling_seq2seq_lstm.py`, `pipeline_seq2seq_lstm.py`), so it loads with plain "
@@ -226,6 +230,18 @@ def _overview_section(records: RunRecords, repo_id: str) -> str:
         "widget cannot run remote code and is switched off (`inference: false`): run the model "
         "locally as shown under Usage."
     )
+
+
+def _scores_paragraph(records: RunRecords) -> str:
+    """The measured scores, first thing under the name, and plainly what low ones mean."""
+    scores = scores_from_results(records.results)
+    if scores is None:
+        return "**Measured scores:** none; the run scored no held-out split."
+    prefix = next(prefix for prefix, split in _SPLIT_NAMES.items() if split == scores.split)
+    decoding = _split_decoding(prefix, records.results, records.training_args)
+    text = f"**Measured scores:** {scores} (sacreBLEU, {decoding}; see Evaluation)."
+    verdict = scores.verdict()
+    return f"{text}\n\n> {verdict}" if verdict else text
 
 
 def _architecture_section(config: dict, parameter_count: int) -> str:

@@ -48,6 +48,7 @@ SPACE_REQUIREMENTS = (
     "matplotlib>=3.7,<4",
     "numpy>=1.24,<3",
     "pillow>=10,<13",
+    "huggingface_hub>=1.0,<3",
 )
 # Debian's NanumGothic, where plotting.DEBIAN_KOREAN_FONT looks: Hangul on the heatmap axes.
 SPACE_APT_PACKAGES = ("fonts-nanum",)

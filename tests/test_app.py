@@ -9,6 +9,7 @@ missing.
 
 import ast
 import copy
+import dataclasses
 import importlib
 import importlib.metadata
 import importlib.util
@@ -30,7 +31,13 @@ from test_modeling import run_without_package
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 import push_to_hub
-from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, hub, space
+from hf_seq2seq_lstm import (
+    Seq2SeqLSTMConfig,
+    Seq2SeqLSTMForConditionalGeneration,
+    hub,
+    quality,
+    space,
+)
 from hf_seq2seq_lstm.alignment import translate_with_attention
 from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
 
@@ -313,6 +320,25 @@ def test_invalid_decoding_settings_are_named(settings, message):
         app.Decoding(**settings)
 
 
+def test_each_column_names_its_model_with_its_measured_scores(model_dirs, translators, tmp_path):
+    folder = tmp_path / "trained"
+    shutil.copytree(model_dirs["bahdanau"], folder)
+    results = {"test_bleu": 2.5, "test_chrf": 18.75, "eval_bleu": 3.0, "eval_chrf": 21.0}
+    (folder / "all_results.json").write_text(json.dumps(results))
+    low = app.load_translator(str(folder))
+    assert low.scores == quality.Scores("test", 2.5, 18.75)
+    heading, verdict = app.describe(low).split("\n\n")
+    assert heading == (
+        f"### {folder}\nLSTM, attention: bahdanau; measured test BLEU 2.50, chrF 18.75"
+    )
+    assert verdict == low.scores.verdict() and "A teaching model, not a translator" in verdict
+    good = dataclasses.replace(low, scores=quality.Scores("test", 30.0, 55.0))
+    assert app.describe(good).endswith("measured test BLEU 30.00, chrF 55.00")
+    # A folder saved without run records or card says so rather than showing nothing.
+    assert translators["none"].scores is None
+    assert app.describe(translators["none"]).endswith("; no measured scores recorded")
+
+
 def test_cli_defaults_to_train_output_and_takes_at_most_two_models(capsys):
     assert app.parse_args([]).model_dir == ["outputs/ko-en-lstm"]
     assert app.parse_args(["--model_dir", "a", "--model_dir", "b"]).model_dir == ["a", "b"]
@@ -472,8 +498,9 @@ def test_space_folder_holds_exactly_the_space_files_with_bounded_requirements(tm
         "__init__.py",
         "alignment.py",
         "plotting.py",
+        "quality.py",
     ]
-    for name in ("alignment.py", "plotting.py"):
+    for name in ("alignment.py", "plotting.py", "quality.py"):
         assert (package / name).read_bytes() == (PACKAGE_DIR / name).read_bytes(), name
     spec = importlib.util.spec_from_file_location("space_app", staged / "app.py")
     space_app = importlib.util.module_from_spec(spec)

@@ -21,7 +21,7 @@ from transformers import AutoTokenizer
 
 import push_to_hub
 import train
-from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration, hub, model_card
+from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration, hub, model_card, quality
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
 
@@ -66,6 +66,7 @@ RESULTS = {
     "epochs": 1,
 }
 FAKE_TOKEN = "hf_test_token_that_must_never_be_shown"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def write_json(path, value):
@@ -286,6 +287,56 @@ def test_model_card_metadata_parses_and_carries_metrics_licence_and_recipe(train
     assert "## Limitations" in body
     assert "![Training curves](training_curves.png)" in body
     assert "attention.png" not in body  # absent from the run, so not referenced
+
+
+def test_card_opens_with_the_test_scores_and_says_plainly_when_they_are_low(trained_dir, tmp_path):
+    _, body = card_metadata(hub.stage_repository(trained_dir, tmp_path / "staged") / "README.md")
+    title, scores, verdict, _ = body.strip().split("\n\n", 3)
+    assert title == "# ko-en-lstm"
+    assert scores == (
+        "**Measured scores:** test BLEU 2.50, chrF 18.75 (sacreBLEU, beam 5; see Evaluation)."
+    )
+    assert verdict.startswith("> **A teaching model, not a translator.** Its test chrF is under 20")
+
+
+@pytest.mark.parametrize(
+    "results,scores",
+    [
+        ({"test_chrf": 45.5}, "test BLEU 2.50, chrF 45.50 (sacreBLEU, beam 5;"),
+        (
+            {"test_bleu": None, "test_chrf": None},
+            "validation BLEU 3.14, chrF 20.25 (sacreBLEU, greedy, first 400 pairs;",
+        ),
+    ],
+    ids=["good-test-scores", "validation-only"],
+)
+def test_scores_at_or_above_chrf_20_carry_no_warning(trained_dir, tmp_path, results, scores):
+    run = copy_run(trained_dir, tmp_path / "run")
+    update_json(run / "all_results.json", **results)
+    _, body = card_metadata(hub.stage_repository(run, tmp_path / "staged") / "README.md")
+    assert f"**Measured scores:** {scores}" in body
+    assert "teaching model" not in body
+
+
+def test_scores_are_read_from_run_records_or_a_model_card_and_never_fail(
+    trained_dir, tmp_path, monkeypatch
+):
+    expected = quality.Scores("test", 2.5, 18.75)
+    assert quality.read_scores(str(trained_dir)) == expected
+    staged = hub.stage_repository(trained_dir, tmp_path / "staged")
+    assert quality.read_scores(str(staged)) == expected  # from the card's model-index
+    (tmp_path / "bare").mkdir()
+    assert quality.read_scores(str(tmp_path / "bare")) is None
+    # A Hub repository's card, as a Space reads it: here from a filled cache, offline.
+    cache = tmp_path / "hub-cache"
+    repo = cache / "models--alice--ko-en-lstm"
+    (repo / "snapshots" / COMMIT).mkdir(parents=True)
+    shutil.copyfile(staged / "README.md", repo / "snapshots" / COMMIT / "README.md")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(COMMIT)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    assert quality.read_scores("alice/ko-en-lstm") == expected
+    assert quality.read_scores("alice/not-downloaded") is None  # offline: no card to fetch
 
 
 @pytest.mark.parametrize(
