@@ -11,8 +11,9 @@ function is a named API endpoint, Korean text first, English first in the answer
     from gradio_client import Client
     Client("http://127.0.0.1:7860/").predict("안녕하세요", api_name="/translate")
 
-`push_to_hub.py --space` stages this file as a Hugging Face Space, where the default model is
-the Hub repository it was staged for (see `hf_seq2seq_lstm.hub.stage_space`).
+`push_to_hub.py --space` stages this file unchanged as a Hugging Face Space, beside copies of the
+package modules it imports and a default_model.txt naming the Hub repository the Space loads
+(see `hf_seq2seq_lstm.space`).
 """
 
 import argparse
@@ -30,9 +31,16 @@ from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 from hf_seq2seq_lstm.alignment import translate_with_attention
 from hf_seq2seq_lstm.plotting import plot_attention
+from hf_seq2seq_lstm.quality import Scores, read_scores
 
-# train.py's default --output_dir; a staged Space's copy names its model repository here.
-DEFAULT_MODEL_DIR = "outputs/ko-en-lstm"
+# The model loaded without --model_dir: the one default_model.txt beside this file names (a
+# Space's model repository, written by `push_to_hub.py --space`), else train.py's --output_dir.
+DEFAULT_MODEL_FILE = Path(__file__).with_name("default_model.txt")
+DEFAULT_MODEL_DIR = (
+    DEFAULT_MODEL_FILE.read_text(encoding="utf-8").strip()
+    if DEFAULT_MODEL_FILE.is_file()
+    else "outputs/ko-en-lstm"
+)
 DECODING_METHODS = ("greedy", "beam", "sampling")
 MAX_MODELS = 2
 # A line costs up to about a second per model on one CPU core: more would block the queue.
@@ -63,12 +71,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 @dataclass
 class Translator:
-    """A loaded model with its tokenizer, and the name the page shows for it."""
+    """A loaded model with its tokenizer, the name the page shows for it and its measured
+    scores (None where the folder or repository records none)."""
 
     name: str
     model: torch.nn.Module
     tokenizer: object
     quantize: str = "none"
+    scores: Scores | None = None
 
     @property
     def attention(self) -> str:
@@ -137,27 +147,32 @@ class Result:
 def load_translator(name: str, quantize: str = "none") -> Translator:
     """Load a model folder or Hub repository; its remote code is trusted, as the card says.
 
-    quantize: "int8" or "bf16" runs a converted copy (`hf_seq2seq_lstm.quantization`).
+    quantize: "int8" or "bf16" runs a converted copy (`hf_seq2seq_lstm.quantization`). The
+    scores come from a train.py folder's all_results.json, else the model card.
     """
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=True)
     model = AutoModelForSeq2SeqLM.from_pretrained(name, trust_remote_code=True).eval()
     if quantize != "none":
-        # Imported only when asked for: a Space runs this file without the package (its copy
-        # inlines alignment and plotting only) and never passes --quantize.
-        from hf_seq2seq_lstm.quantization import for_cpu_inference
+        from hf_seq2seq_lstm.quantization import for_cpu_inference  # only when asked for
 
         model = for_cpu_inference(model, quantize)
-    return Translator(name=name, model=model, tokenizer=tokenizer, quantize=quantize)
+    return Translator(
+        name=name, model=model, tokenizer=tokenizer, quantize=quantize, scores=read_scores(name)
+    )
 
 
 def describe(translator: Translator) -> str:
-    """A heading for the model's column: its name, cell, attention and any quantization."""
+    """A heading for the model's column: its name, cell, attention, any quantization and its
+    measured scores, and, where those are low, the same plain warning as its model card."""
     config = translator.model.config
+    scores = translator.scores
     quantized = "" if translator.quantize == "none" else f", {translator.quantize}"
-    return (
+    heading = (
         f"### {translator.name}\n{config.cell_type.upper()}, attention: {config.attention}"
-        f"{quantized}"
+        f"{quantized}; " + (f"measured {scores}" if scores else "no measured scores recorded")
     )
+    verdict = scores.verdict() if scores else None
+    return f"{heading}\n\n{verdict}" if verdict else heading
 
 
 def fit_to_model(translator: Translator, sentence: str) -> str:

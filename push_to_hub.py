@@ -7,14 +7,15 @@
 The repository gets the weights, configs, tokenizer, the remote-code files and a model card, in
 one commit; `--dry_run` writes the same files locally and sends nothing. With `--space`, the
 Gradio demo (app.py) is published instead, as a Space that loads the model `--repo_id`. See
-`hf_seq2seq_lstm.hub` for what is (and is never) uploaded.
+`hf_seq2seq_lstm.hub` and `hf_seq2seq_lstm.space` for what is (and is never) uploaded.
 """
 
 import argparse
 import logging
 from pathlib import Path
 
-from hf_seq2seq_lstm.hub import PublishError, publish, publish_space
+from hf_seq2seq_lstm.hub import PublishError, publish
+from hf_seq2seq_lstm.space import publish_space
 
 DEFAULT_MODEL_DIR = "outputs/ko-en-lstm"  # train.py's default --output_dir
 APP_FILE = Path(__file__).with_name("app.py")  # the demo a Space runs

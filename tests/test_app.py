@@ -9,24 +9,35 @@ missing.
 
 import ast
 import copy
+import dataclasses
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import shutil
 import socket
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
 import yaml
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from test_hub import FAKE_TOKEN, RecordingHfApi
 from test_modeling import run_without_package
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 import push_to_hub
-from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, hub
+from hf_seq2seq_lstm import (
+    Seq2SeqLSTMConfig,
+    Seq2SeqLSTMForConditionalGeneration,
+    hub,
+    quality,
+    space,
+)
 from hf_seq2seq_lstm.alignment import translate_with_attention
 from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
 
@@ -62,6 +73,8 @@ PAIRS = [
 MAX_SOURCE_TOKENS = 48
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "artifacts")
 SPACE_ID, MODEL_REPO_ID = "alice/ko-en-demo", "alice/ko-en-lstm"
+APP_FILE = Path(push_to_hub.APP_FILE)
+PACKAGE_DIR = Path(space.__file__).parent
 
 
 def overfit(tokenizer, attention: str, steps: int = 100) -> Seq2SeqLSTMForConditionalGeneration:
@@ -307,6 +320,25 @@ def test_invalid_decoding_settings_are_named(settings, message):
         app.Decoding(**settings)
 
 
+def test_each_column_names_its_model_with_its_measured_scores(model_dirs, translators, tmp_path):
+    folder = tmp_path / "trained"
+    shutil.copytree(model_dirs["bahdanau"], folder)
+    results = {"test_bleu": 2.5, "test_chrf": 18.75, "eval_bleu": 3.0, "eval_chrf": 21.0}
+    (folder / "all_results.json").write_text(json.dumps(results))
+    low = app.load_translator(str(folder))
+    assert low.scores == quality.Scores("test", 2.5, 18.75)
+    heading, verdict = app.describe(low).split("\n\n")
+    assert heading == (
+        f"### {folder}\nLSTM, attention: bahdanau; measured test BLEU 2.50, chrF 18.75"
+    )
+    assert verdict == low.scores.verdict() and "A teaching model, not a translator" in verdict
+    good = dataclasses.replace(low, scores=quality.Scores("test", 30.0, 55.0))
+    assert app.describe(good).endswith("measured test BLEU 30.00, chrF 55.00")
+    # A folder saved without run records or card says so rather than showing nothing.
+    assert translators["none"].scores is None
+    assert app.describe(translators["none"]).endswith("; no measured scores recorded")
+
+
 def test_cli_defaults_to_train_output_and_takes_at_most_two_models(capsys):
     assert app.parse_args([]).model_dir == ["outputs/ko-en-lstm"]
     assert app.parse_args(["--model_dir", "a", "--model_dir", "b"]).model_dir == ["a", "b"]
@@ -460,7 +492,7 @@ def stage_space_dry_run(tmp_path):
 
 def test_space_folder_holds_exactly_the_space_files_with_bounded_requirements(tmp_path):
     staged = stage_space_dry_run(tmp_path)
-    assert sorted(path.name for path in staged.iterdir()) == sorted(hub.SPACE_FILES)
+    assert sorted(path.name for path in staged.iterdir()) == sorted(space.SPACE_FILES)
     _, front_matter, body = (staged / "README.md").read_text(encoding="utf-8").split("---\n", 2)
     metadata = yaml.safe_load(front_matter)
     assert metadata["sdk"] == "gradio" and metadata["app_file"] == "app.py"
@@ -477,14 +509,61 @@ def test_space_folder_holds_exactly_the_space_files_with_bounded_requirements(tm
         # What is tested here is what the Space may install.
         installed = importlib.metadata.version(requirement.name)
         assert requirement.specifier.contains(installed, prereleases=True), (requirement, installed)
-    tree = ast.parse((staged / "app.py").read_text(encoding="utf-8"))
-    defaults = [
-        node.value.value
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        and getattr(node.targets[0], "id", "") == "DEFAULT_MODEL_DIR"
+
+    # app.py travels as it is, with byte copies of the package modules it imports beside it,
+    # and finds its default model in the file staging wrote.
+    assert (staged / "app.py").read_bytes() == APP_FILE.read_bytes()
+    package = staged / "hf_seq2seq_lstm"
+    assert sorted(path.name for path in package.iterdir()) == [
+        "__init__.py",
+        "alignment.py",
+        "plotting.py",
+        "quality.py",
     ]
-    assert defaults == [MODEL_REPO_ID]
+    for name in ("alignment.py", "plotting.py", "quality.py"):
+        assert (package / name).read_bytes() == (PACKAGE_DIR / name).read_bytes(), name
+    spec = importlib.util.spec_from_file_location("space_app", staged / "app.py")
+    space_app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(space_app)
+    assert space_app.parse_args([]).model_dir == [MODEL_REPO_ID]
+
+
+def test_every_import_of_the_space_app_is_installed_by_the_space(tmp_path):
+    staged = stage_space_dry_run(tmp_path)
+    requirements = [Requirement(line) for line in (staged / "requirements.txt").read_text().split()]
+    # gradio comes with the Space's sdk_version; the rest must be in requirements.txt.
+    installed = {"gradio", *(canonicalize_name(r.name) for r in requirements)}
+    distributions = importlib.metadata.packages_distributions()
+    for path in [staged / "app.py", *(staged / "hf_seq2seq_lstm").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in ("__future__", "hf_seq2seq_lstm"):
+                    continue
+                # e.g. PIL -> pillow
+                providers = {canonicalize_name(d) for d in distributions.get(top, [top])}
+                assert providers & installed, (path.name, name, providers)
+
+
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ("from hf_seq2seq_lstm import Seq2SeqLSTMConfig", "single modules only"),
+        ("from hf_seq2seq_lstm.hub import publish", "imports other parts of the package"),
+    ],
+)
+def test_an_app_importing_what_a_space_cannot_have_is_refused(tmp_path, line, message):
+    app_file = tmp_path / "app.py"
+    app_file.write_text(APP_FILE.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
+    with pytest.raises(hub.PublishError, match=message):
+        space.stage_space(app_file, tmp_path / "space", SPACE_ID, MODEL_REPO_ID)
+    assert not (tmp_path / "space").exists()
 
 
 @pytest.mark.slow
@@ -520,7 +599,7 @@ def test_space_upload_creates_a_gradio_space_and_commits_only_the_space_files(mo
     }  # fmt: skip
     upload = calls["upload_folder"]
     assert upload["repo_id"] == SPACE_ID and upload["repo_type"] == "space"
-    assert upload["files"] == sorted(hub.SPACE_FILES)
+    assert upload["files"] == sorted(space.SPACE_FILES)
     assert upload["commit_message"] == "Upload Korean->English demo"
 
 

@@ -6,6 +6,7 @@ against a recording stand-in for `HfApi` (or the real one in offline mode, for n
 
 import json
 import logging
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -20,7 +21,7 @@ from transformers import AutoTokenizer
 
 import push_to_hub
 import train
-from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration, hub
+from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration, hub, model_card, quality
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
 
@@ -65,6 +66,7 @@ RESULTS = {
     "epochs": 1,
 }
 FAKE_TOKEN = "hf_test_token_that_must_never_be_shown"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def write_json(path, value):
@@ -113,6 +115,7 @@ def trained_dir(tmp_path_factory):
             "mixed_precision": "no",
             "eval_num_beams": 1,
             "eval_max_samples": 400,
+            "metric_for_best_model": "chrf",
         },
     )
     write_json(folder / "all_results.json", RESULTS)
@@ -147,6 +150,10 @@ def copy_run(trained_dir, destination, **run_info_data):
     run_info["data"].update(run_info_data)
     write_json(destination / "run_info.json", run_info)
     return destination
+
+
+def update_json(path, **changes):
+    write_json(path, {**json.loads(path.read_text(encoding="utf-8")), **changes})
 
 
 def card_metadata(card_path):
@@ -212,6 +219,34 @@ def test_dry_run_stages_exactly_the_repository_files(trained_dir, tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["staged"], "staging scratch left over"
 
 
+def test_staged_config_is_written_by_save_pretrained_alone(trained_dir, tmp_path):
+    # A config.json without the remote-code entries gets them from save_pretrained, the one
+    # place that writes them: the staged file is the one the trained folder's writer wrote.
+    run = copy_run(trained_dir, tmp_path / "run")
+    config = json.loads((run / "config.json").read_text())
+    del config["auto_map"], config["custom_pipelines"]
+    write_json(run / "config.json", config)
+    staged = hub.stage_repository(run, tmp_path / "staged")
+    assert (staged / "config.json").read_bytes() == (trained_dir / "config.json").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [({"num_layers": 3}, "does not match"), ({"hidden_dim": 32}, "cannot load the model")],
+    ids=["weights-missing", "weights-mismatched"],
+)
+def test_weights_that_do_not_fit_the_config_are_never_staged(
+    trained_dir, tmp_path, change, message
+):
+    # Loading fills weights missing from the file with random ones; that model must not ship.
+    run = copy_run(trained_dir, tmp_path / "run")
+    config = json.loads((run / "config.json").read_text())
+    write_json(run / "config.json", {**config, **change})
+    with pytest.raises(hub.PublishError, match=message):
+        hub.stage_repository(run, tmp_path / "staged")
+    assert [path.name for path in tmp_path.iterdir()] == ["run"], "nothing staged, no scratch"
+
+
 def test_model_card_metadata_parses_and_carries_metrics_licence_and_recipe(trained_dir, tmp_path):
     staged = hub.stage_repository(trained_dir, tmp_path / "staged", repo_id="alice/ko-en-lstm")
     metadata, body = card_metadata(staged / "README.md")
@@ -239,18 +274,129 @@ def test_model_card_metadata_parses_and_carries_metrics_licence_and_recipe(train
     assert "| Cell | LSTM |" in body and "| Input feeding | yes |" in body
     assert "linear decay of the ratio from 1.0 to 0.75 per step, two_pass mode" in body
     assert "over 5 steps" in body
+    assert "| Kept model | step 8 (best validation chrF) |" in body
     assert "`train.tsv` (local data)" in body
     assert RESULTS["test_bleu_signature"] in body
     # each split's decoding as the run did it: validation greedy on its first pairs (selection)
     assert "| validation | 3.14 | 20.25 | greedy, first 400 pairs |" in body
     assert "| test | 2.50 | 18.75 | beam 5 |" in body
-    assert f"transformers>={hub.min_transformers_version()}" in body
-    assert hub.min_transformers_version() == "5.24"
+    assert f"transformers>={model_card.min_transformers_version()}" in body
+    assert model_card.min_transformers_version() == "5.24"
     assert 'pipeline("translation", model="alice/ko-en-lstm", trust_remote_code=True)' in body
     assert 'AutoModel.from_pretrained("alice/ko-en-lstm", trust_remote_code=True)' in body
     assert "## Limitations" in body
     assert "![Training curves](training_curves.png)" in body
     assert "attention.png" not in body  # absent from the run, so not referenced
+
+
+def test_card_opens_with_the_test_scores_and_says_plainly_when_they_are_low(trained_dir, tmp_path):
+    _, body = card_metadata(hub.stage_repository(trained_dir, tmp_path / "staged") / "README.md")
+    title, scores, verdict, _ = body.strip().split("\n\n", 3)
+    assert title == "# ko-en-lstm"
+    assert scores == (
+        "**Measured scores:** test BLEU 2.50, chrF 18.75 (sacreBLEU, beam 5; see Evaluation)."
+    )
+    assert verdict.startswith("> **A teaching model, not a translator.** Its test chrF is under 20")
+
+
+@pytest.mark.parametrize(
+    "results,scores",
+    [
+        ({"test_chrf": 45.5}, "test BLEU 2.50, chrF 45.50 (sacreBLEU, beam 5;"),
+        (
+            {"test_bleu": None, "test_chrf": None},
+            "validation BLEU 3.14, chrF 20.25 (sacreBLEU, greedy, first 400 pairs;",
+        ),
+    ],
+    ids=["good-test-scores", "validation-only"],
+)
+def test_scores_at_or_above_chrf_20_carry_no_warning(trained_dir, tmp_path, results, scores):
+    run = copy_run(trained_dir, tmp_path / "run")
+    update_json(run / "all_results.json", **results)
+    _, body = card_metadata(hub.stage_repository(run, tmp_path / "staged") / "README.md")
+    assert f"**Measured scores:** {scores}" in body
+    assert "teaching model" not in body
+
+
+def test_scores_are_read_from_run_records_or_a_model_card_and_never_fail(
+    trained_dir, tmp_path, monkeypatch
+):
+    expected = quality.Scores("test", 2.5, 18.75)
+    assert quality.read_scores(str(trained_dir)) == expected
+    staged = hub.stage_repository(trained_dir, tmp_path / "staged")
+    assert quality.read_scores(str(staged)) == expected  # from the card's model-index
+    (tmp_path / "bare").mkdir()
+    assert quality.read_scores(str(tmp_path / "bare")) is None
+    # A Hub repository's card, as a Space reads it: here from a filled cache, offline.
+    cache = tmp_path / "hub-cache"
+    repo = cache / "models--alice--ko-en-lstm"
+    (repo / "snapshots" / COMMIT).mkdir(parents=True)
+    shutil.copyfile(staged / "README.md", repo / "snapshots" / COMMIT / "README.md")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(COMMIT)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    assert quality.read_scores("alice/ko-en-lstm") == expected
+    assert quality.read_scores("alice/not-downloaded") is None  # offline: no card to fetch
+
+
+@pytest.mark.parametrize(
+    "metric,results,kept",
+    [
+        ("bleu", {}, "| Kept model | step 8 (best validation BLEU) |"),
+        (
+            "chrf",
+            {
+                "averaging": {"steps": [6, 8, 10], "kept": True, "eval_chrf": 21.5},
+                "averaged_steps": [6, 8, 10],
+                "best_step": 10,
+            },
+            "| Kept model | the average of the weights of steps 6, 8, 10: its validation chrF "
+            "(21.50) was at least as good as the best single step's |",
+        ),
+        (
+            "chrf",
+            {"averaging": {"steps": [6, 8, 10], "kept": False, "eval_chrf": 19.0}},
+            "| Kept model | step 8 (best validation chrF); the average of steps 6, 8, 10 scored "
+            "worse: 19.00 against 20.25, and was not kept |",
+        ),
+        (
+            "loss",
+            {"averaging": {"steps": [], "kept": False}},
+            "| Kept model | step 8 (best validation loss); checkpoint averaging was on but had "
+            "fewer than 2 evaluated steps to average |",
+        ),
+    ],
+    ids=["bleu", "averaged", "average-not-kept", "averaging-skipped"],
+)
+def test_card_names_the_selection_metric_and_the_checkpoint_averaging(
+    trained_dir, tmp_path, metric, results, kept
+):
+    run = copy_run(trained_dir, tmp_path / "run")
+    update_json(run / "training_args.json", metric_for_best_model=metric)
+    update_json(run / "all_results.json", **results)
+    _, body = card_metadata(hub.stage_repository(run, tmp_path / "staged") / "README.md")
+    assert kept in body
+    if results.get("averaged_steps"):
+        assert "(validation: the kept model, the average of steps 6, 8, 10):" in body
+    else:
+        assert "(validation: the kept checkpoint, step 8):" in body
+
+
+def test_card_tables_test_scores_by_source_naming_local_data_by_base_name(trained_dir, tmp_path):
+    run = copy_run(trained_dir, tmp_path / "run")
+    by_source = {
+        "tatoeba": {"pairs": 120, "bleu": 8.5, "chrf": 27.25},
+        # a local dataset folder's pairs carry its path as their source
+        str(tmp_path / "corpora" / "news"): {"pairs": 1500, "bleu": 1.0, "chrf": 15.5},
+    }
+    update_json(run / "all_results.json", test_by_source=by_source)
+    _, body = card_metadata(hub.stage_repository(run, tmp_path / "staged") / "README.md")
+    assert "| Source | Pairs | BLEU | chrF |" in body
+    assert "| tatoeba | 120 | 8.50 | 27.25 |" in body
+    assert "| news | 1,500 | 1.00 | 15.50 |" in body
+    assert str(tmp_path / "corpora") not in body
+    _, without = card_metadata(hub.stage_repository(trained_dir, tmp_path / "plain") / "README.md")
+    assert "| Source |" not in without
 
 
 @pytest.mark.slow
@@ -281,6 +427,11 @@ def test_a_real_train_run_stages_with_its_figures_and_the_builtin_corpus_licence
     assert values[("test", "bleu")] == round(results["test_bleu"], 2)
     assert values[("validation", "chrf")] == round(results["eval_chrf"], 2)
     assert "built-in sample corpus" in body and "![Attention weights](attention.png)" in body
+    # train.py's default --metric_for_best_model, and its per-source test scores
+    assert f"| Kept model | step {results['best_step']} (best validation chrF) |" in body
+    assert results["test_by_source"]
+    for source, row in results["test_by_source"].items():
+        assert f"| {Path(source).name} | {row['pairs']:,} | {row['bleu']:.2f} |" in body
 
 
 @pytest.mark.parametrize("kind", ["hub", "local-folder"])
@@ -303,7 +454,8 @@ def test_card_links_hub_datasets_and_names_local_data_by_base_name_only(
         assert f"(https://huggingface.co/datasets/{dataset})" in body
     else:
         assert "datasets" not in metadata
-        assert "`koen` (local data)" in body and str(tmp_path) not in body
+        # The dataset folder's path; the dry run's snippets name the staged folder itself.
+        assert "`koen` (local data)" in body and str(tmp_path / "corpora") not in body
 
 
 REMOTE_TRANSLATION_CHECK = textwrap.dedent(
@@ -357,6 +509,25 @@ def test_staged_folder_translates_identically_without_the_package(trained_dir, t
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "remote translation ok" in result.stdout
+
+
+@pytest.mark.slow
+def test_dry_run_card_usage_runs_as_written_against_the_staged_folder(
+    trained_dir, tmp_path, hf_home
+):
+    staged = tmp_path / "staged"
+    push_to_hub.main(["--model_dir", str(trained_dir), "--dry_run", "--local_dir", str(staged)])
+    _, body = card_metadata(staged / "README.md")
+    assert model_card.PLACEHOLDER_REPO_ID not in body
+    snippets = re.findall(r"```python\n(.*?)```", body, flags=re.DOTALL)
+    assert len(snippets) == 2 and all(str(staged) in snippet for snippet in snippets)
+    (tmp_path / "usage.py").write_text("\n".join(snippets), encoding="utf-8")
+    # As a reader would run it: offline, through the remote code, without the package.
+    result = run_without_package(str(tmp_path / "usage.py"), hf_home=hf_home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    generated, piped = result.stdout.splitlines()
+    assert re.fullmatch(r"\[('.*'|\".*\")\]", generated), generated
+    assert piped.count("'translation_text'") == 2, piped
 
 
 @pytest.mark.parametrize(
