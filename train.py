@@ -460,15 +460,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--hub_token", help="Hub token for --push_to_hub (unset: HF_TOKEN or the saved login)"
     )
     args = parser.parse_args(argv)
-    validate_args(args)
     base = args.model_name_or_path or args.config_name
-    if base:
+    if base:  # first: the architecture flags then describe the starting model
         given = {
             token.split("=")[0][2:].removeprefix("no-")
             for token in (sys.argv[1:] if argv is None else argv)
             if token.startswith("--")
         }
         adopt_architecture(args, load_base_config(base), given)
+    validate_args(args)
     return args
 
 

@@ -363,7 +363,7 @@ def test_a_quantized_model_translates_as_float32_and_its_heading_says_so(
     assert result.english == expected.english
     assert [row[1] for row in result.nbest][:1] == [row[1] for row in expected.nbest][:1]
     assert result.heatmap is not None
-    assert app.describe(translator).endswith(f", {quantize}")
+    assert f"attention: bahdanau, {quantize};" in app.describe(translator)  # before the scores
     assert "int8" not in app.describe(translators["bahdanau"])
 
 
@@ -519,6 +519,7 @@ def test_space_folder_holds_exactly_the_space_files_with_bounded_requirements(tm
         "alignment.py",
         "plotting.py",
         "quality.py",
+        "quantization.py",  # imported when the page is asked for --quantize
     ]
     for name in ("alignment.py", "plotting.py", "quality.py"):
         assert (package / name).read_bytes() == (PACKAGE_DIR / name).read_bytes(), name
