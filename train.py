@@ -1316,7 +1316,11 @@ def training_function(args) -> dict:
     if accelerator.is_main_process:
         samples = raw["validation"] if "validation" in raw else raw["train"]
         plot_sample_attention(best, tokenizer, samples["ko"][0], output_dir / "attention.png")
-        plot_training_curves(state.history, output_dir / "training_curves.png")
+        plot_training_curves(
+            state.history,
+            output_dir / "training_curves.png",
+            selected_step=state.best_scores.get("best_step"),
+        )
         # The curves' data, so a figure can be redrawn or compared across runs without rerunning.
         (output_dir / "log_history.json").write_text(json.dumps(state.history, indent=2))
         (output_dir / "run_info.json").write_text(

@@ -121,14 +121,23 @@ def plot_attention(
         return _save(figure, path)
 
 
-def plot_training_curves(history: Sequence[Mapping], path: str | Path) -> Path:
+def plot_training_curves(
+    history: Sequence[Mapping], path: str | Path, selected_step: int | None = None
+) -> Path:
     """Plot loss, BLEU/chrF (evaluation points only) and teacher-forcing ratio over steps as a PNG.
 
     `history` is a list of records such as `{"step": 100, "loss": 2.3,
     "teacher_forcing_ratio": 0.9}`; records may also carry "eval_loss", "eval_bleu" and
-    "eval_chrf" (train.py's evaluation records), drawn at the steps where they appear. Returns
-    the path written.
+    "eval_chrf" (train.py's evaluation records), drawn at the steps where they appear.
+    `selected_step`, the step of the kept model, is marked on every panel. The
+    teacher-forcing panel is left out when the ratio never changed. Returns the path written.
     """
+    with matplotlib.rc_context({"font.family": _font_families()}):
+        return _save(training_curves_figure(history, selected_step), path)
+
+
+def training_curves_figure(history: Sequence[Mapping], selected_step: int | None = None) -> Figure:
+    """The figure `plot_training_curves` saves (see there)."""
     if not history:
         raise ValueError("history: nothing to plot, the list is empty")
 
@@ -136,31 +145,40 @@ def plot_training_curves(history: Sequence[Mapping], path: str | Path) -> Path:
         points = [(record["step"], record[key]) for record in history if key in record]
         return [step for step, _ in points], [value for _, value in points]
 
-    with matplotlib.rc_context({"font.family": _font_families()}):
-        figure = Figure(figsize=(8.0, 9.0), layout="constrained")
-        loss_axes, score_axes, ratio_axes = figure.subplots(3, 1, sharex=True)
+    ratios = set(series("teacher_forcing_ratio")[1])
+    panels = 3 if len(ratios) > 1 else 2
+    figure = Figure(figsize=(8.0, 3.0 * panels), layout="constrained")
+    all_axes = figure.subplots(panels, 1, sharex=True)
+    loss_axes, score_axes = all_axes[:2]
 
-        loss_axes.plot(*series("loss"), label="training loss")
-        if series("eval_loss")[0]:
-            loss_axes.plot(*series("eval_loss"), marker="o", label="validation loss")
-        loss_axes.set_ylabel("loss")
-        loss_axes.legend()
+    loss_axes.plot(*series("loss"), label="training loss")
+    if series("eval_loss")[0]:
+        loss_axes.plot(*series("eval_loss"), marker="o", label="validation loss")
+    loss_axes.set_ylabel("loss")
 
-        for key, label in (("eval_bleu", "BLEU"), ("eval_chrf", "chrF")):
-            if series(key)[0]:
-                score_axes.plot(*series(key), marker="o", label=label)
-        if score_axes.lines:
-            score_axes.legend()
-        else:
-            score_axes.text(
-                0.5, 0.5, "no evaluation yet", ha="center", transform=score_axes.transAxes
-            )
-        score_axes.set_ylabel("validation score")
+    for key, label in (("eval_bleu", "BLEU"), ("eval_chrf", "chrF")):
+        if series(key)[0]:
+            score_axes.plot(*series(key), marker="o", label=label)
+    if not score_axes.lines:
+        score_axes.text(0.5, 0.5, "no evaluation yet", ha="center", transform=score_axes.transAxes)
+    score_axes.set_ylabel("validation score")
 
+    if panels == 3:
+        ratio_axes = all_axes[2]
         ratio_axes.plot(*series("teacher_forcing_ratio"), color="tab:green")
         ratio_axes.set_ylim(-0.05, 1.05)
         ratio_axes.set_ylabel("teacher-forcing ratio")
-        ratio_axes.set_xlabel("step")
-        for axes in (loss_axes, score_axes, ratio_axes):
-            axes.grid(alpha=0.3)
-        return _save(figure, path)
+    all_axes[-1].set_xlabel("step")
+    for axes in all_axes:
+        if selected_step is not None:
+            axes.axvline(
+                selected_step,
+                color="tab:red",
+                linestyle="--",
+                label=f"kept model (step {selected_step})",
+            )
+        axes.grid(alpha=0.3)
+    for axes in (loss_axes, score_axes):
+        if axes.lines:
+            axes.legend()
+    return figure

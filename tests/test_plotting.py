@@ -158,3 +158,21 @@ def test_validation_scores_recorded_by_train_py_are_drawn(tmp_path):
 def test_training_curves_refuse_an_empty_history(tmp_path):
     with pytest.raises(ValueError, match="history"):
         plotting.plot_training_curves([], tmp_path / "curves.png")
+
+
+def test_curves_mark_the_kept_step_and_drop_a_constant_teacher_forcing_panel():
+    constant = [
+        {"step": s, "loss": 5 - s / 50, "teacher_forcing_ratio": 1.0} for s in range(1, 101)
+    ]
+    constant += [{"step": s, "eval_chrf": s / 10} for s in (50, 100)]
+    figure = plotting.training_curves_figure(constant, selected_step=50)
+    assert len(figure.axes) == 2  # loss and scores: a ratio that never moved says nothing
+    for axes in figure.axes:
+        marks = [line for line in axes.lines if line.get_label() == "kept model (step 50)"]
+        assert len(marks) == 1 and list(marks[0].get_xdata()) == [50, 50]
+    decaying = [
+        {**r, "teacher_forcing_ratio": 1 - r["step"] / 200} for r in constant if "loss" in r
+    ]
+    figure = plotting.training_curves_figure(decaying)
+    assert len(figure.axes) == 3
+    assert not any("kept model" in line.get_label() for a in figure.axes for line in a.lines)
