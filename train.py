@@ -84,7 +84,9 @@ AT_LEAST_ONE_FLAGS = (
     "checkpoints_total_limit", "logging_steps", "preprocessing_num_workers", "num_threads",
     "max_source_length", "max_target_length",
 )  # fmt: skip
-NON_NEGATIVE_FLAGS = ("weight_decay", "num_warmup_steps", "max_grad_norm", "seed")
+NON_NEGATIVE_FLAGS = (
+    "weight_decay", "num_warmup_steps", "max_grad_norm", "seed", "no_repeat_ngram_size"
+)
 
 # The defaults are the small-corpus settings measured best on the built-in koen corpus (14k
 # pairs; README "Translation quality"): the model's fields, then the training's.
@@ -399,6 +401,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     train.add_argument("--num_beams", type=int, default=5, help="beam size of the test and model")
     train.add_argument(
         "--length_penalty", type=float, default=1.0, help="beam score / length**penalty"
+    )
+    train.add_argument(
+        "--no_repeat_ngram_size",
+        type=int,
+        default=3,
+        help="the model's decoding never repeats a token n-gram of this size (0: allowed); "
+        "stops the loops a small model falls into",
     )
     train.add_argument(
         "--eval_num_beams", type=int, help="beam size on validation (default: --num_beams)"
@@ -1194,6 +1203,7 @@ def training_function(args) -> dict:
     # The decoding the model ships with: what generate(), the pipeline and the CLI use.
     model.generation_config.num_beams = args.num_beams
     model.generation_config.length_penalty = args.length_penalty
+    model.generation_config.no_repeat_ngram_size = args.no_repeat_ngram_size
     train_loader, sampler, eval_loaders = get_dataloaders(
         args, raw, tokenized, tokenizer, model, accelerator
     )

@@ -710,6 +710,9 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         # source length (see `generate`).
         self.generation_config.num_beams = 5
         self.generation_config.length_penalty = 1.0
+        # A small RNN model's worst errors are loops ("(CNN) (CNN) (CNN) ..."): forbidding a
+        # repeated token trigram raised validation chrF by 2.3-2.5 on early koen models.
+        self.generation_config.no_repeat_ngram_size = 3
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """`PreTrainedModel.save_pretrained`, plus what makes the folder complete remote code.

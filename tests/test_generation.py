@@ -166,10 +166,14 @@ def test_decoding_constraints_and_defaults_are_honoured():
     )
     for row in no_repeat.tolist():
         assert len(set(row[1:])) == len(row[1:])
-    # Saved defaults: beam 5, and the output length bounded by the source length.
+    # Saved defaults: beam 5, no repeated trigram (token 7 still wants to loop), and the output
+    # length bounded by the source length.
     assert model.generation_config.num_beams == 5
     default = model.generate(input_ids=input_ids[:, :2], attention_mask=attention_mask[:, :2])
     assert default.shape[1] <= 1 + 2 * 2 + 10
+    for row in default.tolist():
+        trigrams = [tuple(row[i : i + 3]) for i in range(len(row) - 2) if EOS not in row[i : i + 3]]
+        assert len(trigrams) == len(set(trigrams)) and row.count(7) >= 2
 
 
 def test_output_attentions_returns_target_by_source_weights():

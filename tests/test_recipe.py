@@ -19,7 +19,7 @@ def test_recipe_runs_end_to_end_on_the_built_in_corpus_with_a_tiny_budget(tmp_pa
     result = subprocess.run(
         ["bash", str(RECIPE), str(out),
          "--embedding_dim", "32", "--hidden_dim", "32", "--vocab_size", "600",
-         "--num_beams", "2", "--num_threads", "1"],
+         "--num_beams", "2", "--no_repeat_ngram_size", "2", "--num_threads", "1"],
         env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -34,6 +34,7 @@ def test_recipe_runs_end_to_end_on_the_built_in_corpus_with_a_tiny_budget(tmp_pa
     model = AutoModelForSeq2SeqLM.from_pretrained(out, trust_remote_code=True)
     tokenizer = AutoTokenizer.from_pretrained(out, trust_remote_code=True)
     assert model.generation_config.num_beams == 2
+    assert model.generation_config.no_repeat_ngram_size == 2
     assert model.generate(**tokenizer("안녕하세요", return_tensors="pt")).shape[0] == 1
     # the recipe trains under bf16 autocast; its test translations are the users' (fp32)
     test_ko = load_parallel_corpus()["test"]["ko"][:16]
