@@ -91,7 +91,7 @@ NON_NEGATIVE_FLAGS = (
 # The defaults are the small-corpus settings measured best on the built-in koen corpus (14k
 # pairs; README "Translation quality"): the model's fields, then the training's.
 SMALL_CORPUS_DEFAULTS = {
-    "cell_type": "gru",
+    "cell_type": "lstm",
     "embedding_dim": 512,
     "hidden_dim": 512,
     "tie_word_embeddings": True,
@@ -400,7 +400,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     train.add_argument("--num_beams", type=int, default=5, help="beam size of the test and model")
     train.add_argument(
-        "--length_penalty", type=float, default=1.0, help="beam score / length**penalty"
+        "--length_penalty",
+        type=float,
+        default=1.2,
+        help="beam score / length**penalty (above 1 favours longer translations)",
     )
     train.add_argument(
         "--no_repeat_ngram_size",

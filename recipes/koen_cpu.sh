@@ -31,7 +31,7 @@ fi
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), threads: $(nproc)"
 started=$(date +%s)
 python "$here/train.py" "${data[@]}" --do_predict --output_dir "$out" \
-  --num_train_epochs 9 --max_train_minutes 45 --eval_max_samples 400 --eval_num_beams 1 \
+  --num_train_epochs 20 --max_train_minutes 45 --eval_max_samples 400 --eval_num_beams 1 \
   --average_checkpoints 4 --mixed_precision bf16 --logging_steps 50 --seed 1234 \
   "${budget[@]}" "$@"
 echo "recipe wall time: $(( $(date +%s) - started )) s (training, evaluation and test scoring)"

@@ -12,7 +12,7 @@ precision=no
 if grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null; then precision=bf16; fi
 started=$(date +%s)
 python train.py --output_dir "$OUT" --overwrite_output_dir --do_predict --mixed_precision "$precision" \
-    --num_train_epochs "${QUICKSTART_EPOCHS:-2}" --max_train_minutes "${QUICKSTART_MINUTES:-10}" \
+    --num_train_epochs "${QUICKSTART_EPOCHS:-4}" --max_train_minutes "${QUICKSTART_MINUTES:-10}" \
     --eval_max_samples 400 --eval_num_beams 1 "$@"
 printf '%s\n' "안녕하세요." "이거 얼마예요?" "나는 커피를 좋아해요." "내일 몇 시에 만날까요?" \
     "그는 어제 학교에 가지 않았다." |
