@@ -85,7 +85,11 @@ AT_LEAST_ONE_FLAGS = (
     "max_source_length", "max_target_length",
 )  # fmt: skip
 NON_NEGATIVE_FLAGS = (
-    "weight_decay", "num_warmup_steps", "max_grad_norm", "seed", "no_repeat_ngram_size"
+    "weight_decay",
+    "num_warmup_steps",
+    "max_grad_norm",
+    "seed",
+    "no_repeat_ngram_size",
 )
 
 # The defaults are the small-corpus settings measured best on the built-in koen corpus (14k
@@ -1205,7 +1209,8 @@ def training_function(args) -> dict:
         model = Seq2SeqLSTMForConditionalGeneration(config)
     # The decoding the model ships with: what generate(), the pipeline and the CLI use.
     model.generation_config.num_beams = args.num_beams
-    model.generation_config.length_penalty = args.length_penalty
+    # transformers refuses to save a length penalty that greedy decoding would ignore
+    model.generation_config.length_penalty = args.length_penalty if args.num_beams > 1 else 1.0
     model.generation_config.no_repeat_ngram_size = args.no_repeat_ngram_size
     train_loader, sampler, eval_loaders = get_dataloaders(
         args, raw, tokenized, tokenizer, model, accelerator

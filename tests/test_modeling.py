@@ -181,6 +181,7 @@ def test_ratio_zero_feeds_exactly_the_greedy_tokens(cell, attention):
         attention_mask=attention_mask,
         num_beams=1,
         do_sample=False,
+        no_repeat_ngram_size=0,  # the plain argmax, as the ratio-0 feed takes it
         min_new_tokens=7,
         max_new_tokens=7,
         suppress_tokens=[EOS],  # keep decoding past where </s> would stop it
