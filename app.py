@@ -17,20 +17,25 @@ package modules it imports and a default_model.txt naming the Hub repository the
 """
 
 import argparse
+import atexit
+import functools
 import logging
 import os
+import shutil
 import tempfile
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 import torch
+from fontTools.ttLib import TTFont
 from PIL import Image
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 from hf_seq2seq_lstm.alignment import translate_with_attention
-from hf_seq2seq_lstm.plotting import plot_attention
+from hf_seq2seq_lstm.plotting import korean_font_path, plot_attention
 from hf_seq2seq_lstm.quality import Scores, read_scores
 
 # The model loaded without --model_dir: the one default_model.txt beside this file names (a
@@ -63,6 +68,12 @@ NO_ATTENTION_NOTE = (
     'This model has no attention (`attention="none"`): its decoder sees only the encoder\'s '
     "final state, one context vector for the whole sentence, so there is no alignment to draw."
 )
+
+# The page's Hangul comes from this web font, not from the browser's machine, which may have no
+# Korean font (every Hangul character an empty box). Served only for the Hangul blocks (jamo,
+# compatibility jamo, syllables): Latin text keeps the theme's font.
+WEB_FONT_FAMILY = "NanumGothic"
+HANGUL_UNICODE_RANGE = "U+1100-11FF, U+3130-318F, U+A960-A97F, U+AC00-D7AF, U+D7B0-D7FF"
 
 logger = logging.getLogger("app")
 # Gradio reports usage and checks for updates over the network unless told not to.
@@ -416,6 +427,52 @@ def build_demo(translators: list[Translator]) -> gr.Blocks:
     return demo
 
 
+@functools.cache
+def web_font_file() -> Path | None:
+    """The Korean font the heatmap is drawn with, in a form browsers accept; None without one.
+
+    NanumGothic.ttf carries Visual TrueType source tables (TSI0-TSI5), one of them empty, for
+    which Chrome rejects the whole font ("OTS parsing error: TSI3: zero-length table"). They
+    serve only font editing: this copy, written once per process, leaves them out.
+    """
+    source = korean_font_path()
+    if source is None:
+        return None
+    font = TTFont(source)
+    for tag in [tag for tag in font.keys() if tag.startswith("TSI")]:
+        del font[tag]
+    folder = Path(tempfile.mkdtemp(prefix="web-font-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    font.save(folder / source.name)
+    return folder / source.name
+
+
+def page_style() -> dict:
+    """`launch()` arguments that give the page the Korean font the heatmap is drawn with.
+
+    `web_font_file()` is served as a web font for Hangul, first in the theme's font list.
+    Gradio 6 takes a page's theme and CSS at launch, not in `gr.Blocks`. Empty where no Korean
+    font is installed: Hangul then shows only where the browser's machine has a Korean font.
+    """
+    font = web_font_file()
+    if font is None:
+        logger.warning(
+            "No Korean font to serve: browsers without one show Hangul as empty boxes. Install "
+            "one with `pip install koreanize-matplotlib` or `apt-get install fonts-nanum`."
+        )
+        return {}
+    theme = gr.themes.Default()
+    # Prepended, so that the theme's own fonts keep their @font-face rules.
+    theme.font = f"'{WEB_FONT_FAMILY}', {theme.font}"
+    # Relative, as Gradio's own font URLs are: it still resolves under a proxy's path prefix.
+    url = "gradio_api/file=" + urllib.parse.quote(font.as_posix())
+    css = (
+        f"@font-face {{ font-family: '{WEB_FONT_FAMILY}'; src: url('{url}') format('truetype'); "
+        f"unicode-range: {HANGUL_UNICODE_RANGE}; }}"
+    )
+    return {"theme": theme, "css": css, "allowed_paths": [str(font)]}
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -466,7 +523,7 @@ def main(argv=None) -> None:
             ) from None
     quantized = "" if args.quantize == "none" else f" ({args.quantize})"
     logger.info("Loaded %s%s", ", ".join(args.model_dir), quantized)
-    build_demo(translators).launch(server_port=args.port, share=args.share)
+    build_demo(translators).launch(server_port=args.port, share=args.share, **page_style())
 
 
 if __name__ == "__main__":

@@ -31,8 +31,9 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8", "ruff>=0.6"],
-        # app.py and its tests: the page, and Selenium driving Debian's chromium-driver.
-        "demo": ["gradio>=6,<7", "selenium>=4.20,<5"],
+        # app.py and its tests: the page, its web font, and Selenium driving Debian's
+        # chromium-driver.
+        "demo": ["gradio>=6,<7", "fonttools>=4.28,<5", "selenium>=4.20,<5"],
         "bench": ["psutil>=5"],
     },
     entry_points={"console_scripts": ["hf-seq2seq-translate=hf_seq2seq_lstm.cli:main"]},

@@ -1163,6 +1163,21 @@ def current_teacher_forcing_ratio(args, state: TrainingState, total_steps, epoch
     )
 
 
+def warn_if_processes_were_not_started(accelerator: Accelerator) -> None:
+    """Warn when `accelerate launch` was asked for several processes but this one runs alone.
+
+    Its simple launcher (e.g. `--cpu --num_processes 2` without `--multi_gpu`) starts the script
+    once: it sets MASTER_PORT for the processes it was asked for, but no WORLD_SIZE to join them.
+    """
+    launched_alone = "ACCELERATE_MIXED_PRECISION" in os.environ and "WORLD_SIZE" not in os.environ
+    if accelerator.num_processes == 1 and launched_alone and "MASTER_PORT" in os.environ:
+        logger.warning(
+            "accelerate launch was asked for several processes but started only this one; for "
+            "DDP on CPU use `ACCELERATE_USE_CPU=true accelerate launch --multi_gpu "
+            "--num_processes N ...` (see README)"
+        )
+
+
 def training_function(args) -> dict:
     """Train, select on validation BLEU, save, optionally score the test set. Returns results."""
     bound_onednn_cache()
@@ -1176,6 +1191,7 @@ def training_function(args) -> dict:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         level=logging.INFO if accelerator.is_main_process else logging.WARNING,
     )
+    warn_if_processes_were_not_started(accelerator)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     set_seed(args.seed)

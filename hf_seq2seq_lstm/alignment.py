@@ -10,7 +10,8 @@ class Alignment:
     """A translation with its cross-attention weights, ready for `plot_attention`.
 
     weights: (target_len, source_len) attention of each output token over the source tokens.
-    source_tokens / target_tokens: readable subword strings, one per column / row.
+    source_tokens / target_tokens: the tokenizer's pieces, one per column / row (`plot_attention`
+        merges byte pieces into characters and drops the word marker for its labels).
     """
 
     translation: str

@@ -8,6 +8,7 @@ than through pyplot, so importing this module changes no global backend or rcPar
 
 import functools
 import importlib.util
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,11 @@ DEBIAN_KOREAN_FONT = Path("/usr/share/fonts/truetype/nanum") / KOREAN_FONT_FILE
 # Tried glyph by glyph after the Korean font: subword markers such as "▁" are not in NanumGothic.
 FALLBACK_FONT_FAMILY = "DejaVu Sans"
 DPI = 100
+# A byte-fallback piece: one UTF-8 byte of a character the vocabulary lacks, e.g. "<0xEB>".
+BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+WORD_START = "▁"
+# The label of a piece that is only the word-start marker (e.g. before a digit).
+VISIBLE_SPACE = "␣"
 
 
 def korean_font_path() -> Path | None:
@@ -80,9 +86,18 @@ def plot_attention(
     """Draw cross-attention weights as a heatmap PNG: output tokens down, source tokens across.
 
     `weights` is (target_len, source_len), a NumPy array or torch tensor; leading dimensions of
-    size 1 (batch, heads) are dropped. Pass tokens as readable strings (e.g. each id decoded on
-    its own), one per row/column. Returns the path written.
+    size 1 (batch, heads) are dropped. Tokens are the tokenizer's pieces, one per row/column
+    (`convert_ids_to_tokens`); the labels are made readable by `readable_pieces`. Returns the
+    path written.
     """
+    with matplotlib.rc_context({"font.family": _font_families(), "axes.unicode_minus": False}):
+        return _save(attention_figure(weights, source_tokens, target_tokens, title), path)
+
+
+def attention_figure(
+    weights, source_tokens: Sequence[str], target_tokens: Sequence[str], title: str | None = None
+) -> Figure:
+    """The figure `plot_attention` saves (see there)."""
     if hasattr(weights, "detach"):
         weights = weights.detach().float().cpu().numpy()
     weights = np.asarray(weights, dtype=np.float64)
@@ -94,31 +109,76 @@ def plot_attention(
             f"weights: shape {weights.shape} does not match (len(target_tokens), "
             f"len(source_tokens)) = {expected}"
         )
+    weights, source_labels, target_labels = readable_pieces(weights, source_tokens, target_tokens)
 
-    with matplotlib.rc_context({"font.family": _font_families(), "axes.unicode_minus": False}):
-        # Grow with the sentence so that every token label stays legible.
-        width = min(4.0 + 0.45 * len(source_tokens), 30.0)
-        height = min(3.0 + 0.35 * len(target_tokens), 30.0)
-        figure = Figure(figsize=(width, height), layout="constrained")
-        axes = figure.add_subplot()
-        image = axes.imshow(weights, cmap="viridis", aspect="auto", vmin=0.0)
-        figure.colorbar(image, ax=axes, label="attention weight")
-        # Source tokens along the top, read left to right like the sentence.
-        axes.tick_params(axis="x", top=True, bottom=False, labeltop=True, labelbottom=False)
-        axes.set_xticks(
-            range(len(source_tokens)),
-            labels=list(source_tokens),
-            rotation=45,
-            ha="left",
-            rotation_mode="anchor",
-        )
-        axes.set_yticks(range(len(target_tokens)), labels=list(target_tokens))
-        axes.xaxis.set_label_position("top")
-        axes.set_xlabel("source tokens")
-        axes.set_ylabel("output tokens")
-        if title:
-            axes.set_title(title)
-        return _save(figure, path)
+    # Grow with the sentence so that every token label stays legible.
+    width = min(4.0 + 0.45 * len(source_labels), 30.0)
+    height = min(3.0 + 0.35 * len(target_labels), 30.0)
+    figure = Figure(figsize=(width, height), layout="constrained")
+    axes = figure.add_subplot()
+    image = axes.imshow(weights, cmap="viridis", aspect="auto", vmin=0.0)
+    figure.colorbar(image, ax=axes, label="attention weight")
+    # Source tokens along the top, read left to right like the sentence.
+    axes.tick_params(axis="x", top=True, bottom=False, labeltop=True, labelbottom=False)
+    axes.set_xticks(
+        range(len(source_labels)),
+        labels=source_labels,
+        rotation=45,
+        ha="left",
+        rotation_mode="anchor",
+    )
+    axes.set_yticks(range(len(target_labels)), labels=target_labels)
+    axes.xaxis.set_label_position("top")
+    axes.set_xlabel("source tokens")
+    axes.set_ylabel("output tokens")
+    if title:
+        axes.set_title(title)
+    return figure
+
+
+def readable_pieces(
+    weights: np.ndarray, source_tokens: Sequence[str], target_tokens: Sequence[str]
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Weights and labels with each character spelled in byte pieces as one token.
+
+    A character the vocabulary lacks comes as byte pieces, e.g. 뷁 as `<0xEB> <0xB7> <0x81>`:
+    they become one label "뷁". Its source columns are summed (the attention the character
+    received) and its target rows averaged (each row stays a distribution over the source), so
+    every row still sums to what it summed to before. The word-start marker "▁" is dropped; a
+    piece that is only the marker is labelled "␣".
+
+    Args:
+        weights: (target_len, source_len) attention, one row per target piece.
+        source_tokens / target_tokens: the pieces, one per column / row.
+
+    Returns:
+        (weights (target_labels, source_labels), source labels, target labels).
+    """
+    source_groups, source_labels = _merge_byte_pieces(source_tokens)
+    target_groups, target_labels = _merge_byte_pieces(target_tokens)
+    columns = np.stack([weights[:, group].sum(axis=1) for group in source_groups], axis=1)
+    merged = np.stack([columns[group].mean(axis=0) for group in target_groups])
+    return merged, source_labels, target_labels
+
+
+def _merge_byte_pieces(tokens: Sequence[str]) -> tuple[list[list[int]], list[str]]:
+    """The indices of the pieces behind each label, and the labels."""
+    groups, spellings = [], []
+    previous_was_byte = False
+    for index, token in enumerate(tokens):
+        byte = BYTE_PIECE.fullmatch(token)
+        spelling = bytes([int(byte[1], 16)]) if byte else token.encode("utf-8")
+        # A UTF-8 continuation byte (10xxxxxx) belongs to the character the bytes before began.
+        if byte and previous_was_byte and 0x80 <= spelling[0] <= 0xBF:
+            groups[-1].append(index)
+            spellings[-1] += spelling
+        else:
+            groups.append([index])
+            spellings.append(spelling)
+        previous_was_byte = byte is not None
+    # A character cut short (a truncated output) shows as "�" rather than failing.
+    texts = [spelling.decode("utf-8", errors="replace") for spelling in spellings]
+    return groups, [text.replace(WORD_START, "") or VISIBLE_SPACE for text in texts]
 
 
 def plot_training_curves(

@@ -46,11 +46,13 @@ SPACE_REQUIREMENTS = (
     "tokenizers>=0.22,<1",
     "safetensors>=0.4,<1",
     "matplotlib>=3.7,<4",
+    "fonttools>=4.28,<5",
     "numpy>=1.24,<3",
     "pillow>=10,<13",
     "huggingface_hub>=1.0,<3",
 )
-# Debian's NanumGothic, where plotting.DEBIAN_KOREAN_FONT looks: Hangul on the heatmap axes.
+# Debian's NanumGothic, where plotting.DEBIAN_KOREAN_FONT looks: Hangul on the heatmap axes and,
+# served as a web font by app.py, on the page.
 SPACE_APT_PACKAGES = ("fonts-nanum",)
 
 

@@ -19,11 +19,13 @@ import shutil
 import socket
 import sys
 import textwrap
+import urllib.request
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from fontTools.ttLib import TTFont
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from test_hub import FAKE_TOKEN, RecordingHfApi
@@ -35,6 +37,7 @@ from hf_seq2seq_lstm import (
     Seq2SeqLSTMConfig,
     Seq2SeqLSTMForConditionalGeneration,
     hub,
+    plotting,
     quality,
     space,
 )
@@ -140,8 +143,9 @@ def server(translators):
     """The side-by-side page (attention first, then none), served on a free local port."""
     demo = app.build_demo([translators["bahdanau"], translators["none"]])
     demo.launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
-    )
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+        **app.page_style(),
+    )  # fmt: skip
     yield demo.local_url
     demo.close()
 
@@ -407,50 +411,110 @@ def browser_paths() -> tuple[str, str]:
     return chromium, driver
 
 
-def test_the_page_translates_in_a_headless_browser(server, translators):
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, driven by Selenium."""
     chromium, driver_path = browser_paths()
     webdriver = require("selenium.webdriver", "selenium is not installed: pip install -e '.[demo]'")
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     # --no-sandbox: Chromium refuses to run as root (CI) with its sandbox.
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
         options.add_argument(argument)
     options.add_argument("--window-size=1400,2000")
-    browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
-    try:
-        browser.get(server)
-        wait = WebDriverWait(browser, 60)
-        korean = wait.until(lambda page: page.find_element(By.CSS_SELECTOR, "#korean textarea"))
-        korean.send_keys("오늘 날씨가 좋네요.")
-        browser.find_element(By.CSS_SELECTOR, "#translate").click()
-        english = wait.until(
-            lambda page: page.find_element(By.CSS_SELECTOR, "#english-0 textarea").get_attribute(
-                "value"
-            )
-        )
-        heatmap = wait.until(
-            lambda page: page.find_element(By.CSS_SELECTOR, "#heatmap-0 img").get_attribute("src")
-        )
-        wait.until(
-            lambda page: page.execute_script(
-                "const img = document.querySelector('#heatmap-0 img');"
-                "return img.complete && img.naturalWidth > 0;"
-            )
-        )
-        english_none = browser.find_element(By.CSS_SELECTOR, "#english-1 textarea").get_attribute(
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, server: str):
+    """Load the page until its Korean box is there; returns that box and a wait of 60 s."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server)
+    wait = WebDriverWait(browser, 60)
+    korean = wait.until(lambda page: page.find_element(By.CSS_SELECTOR, "#korean textarea"))
+    return korean, wait
+
+
+def test_the_page_translates_in_a_headless_browser(server, browser):
+    from selenium.webdriver.common.by import By
+
+    korean, wait = open_page(browser, server)
+    korean.send_keys("오늘 날씨가 좋네요.")
+    browser.find_element(By.CSS_SELECTOR, "#translate").click()
+    english = wait.until(
+        lambda page: page.find_element(By.CSS_SELECTOR, "#english-0 textarea").get_attribute(
             "value"
         )
-        notes_none = browser.find_element(By.CSS_SELECTOR, "#notes-1").text
-        os.makedirs(ARTIFACTS, exist_ok=True)
-        browser.save_screenshot(os.path.join(ARTIFACTS, "app.png"))
-    finally:
-        browser.quit()
+    )
+    heatmap = wait.until(
+        lambda page: page.find_element(By.CSS_SELECTOR, "#heatmap-0 img").get_attribute("src")
+    )
+    wait.until(
+        lambda page: page.execute_script(
+            "const img = document.querySelector('#heatmap-0 img');"
+            "return img.complete && img.naturalWidth > 0;"
+        )
+    )
+    english_none = browser.find_element(By.CSS_SELECTOR, "#english-1 textarea").get_attribute(
+        "value"
+    )
+    notes_none = browser.find_element(By.CSS_SELECTOR, "#notes-1").text
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    browser.save_screenshot(os.path.join(ARTIFACTS, "app.png"))
     assert english == "The weather is nice today."
     assert english_none == english
     assert heatmap and "no attention" in notes_none
+
+
+def test_hangul_on_the_page_is_drawn_in_the_web_font_it_serves(server, browser):
+    korean, _ = open_page(browser, server)
+    # The face loads once Hangul is laid out; Chromium refuses a font it cannot parse ("error").
+    statuses = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "document.fonts.ready.then(() => done([...document.fonts]"
+        f"  .filter(face => face.family.replace(/[\"']/g, '') === '{app.WEB_FONT_FAMILY}')"
+        "  .map(face => face.status)));"
+    )
+    assert statuses == ["loaded"]
+    # The glyphs drawn for the Korean box's placeholder (Chromium reports no fonts for typed
+    # text): its Hangul syllables come from the served font, whatever Korean fonts this machine
+    # has or lacks.
+    syllables = sum("가" <= character <= "힣" for character in korean.get_attribute("placeholder"))
+    browser.execute_cdp_cmd("DOM.enable", {})
+    browser.execute_cdp_cmd("CSS.enable", {})
+    document = browser.execute_cdp_cmd("DOM.getDocument", {"depth": -1, "pierce": True})
+    node = browser.execute_cdp_cmd(
+        "DOM.querySelector", {"nodeId": document["root"]["nodeId"], "selector": "#korean textarea"}
+    )
+    fonts = browser.execute_cdp_cmd("CSS.getPlatformFontsForNode", node)["fonts"]
+    hangul = [font for font in fonts if font["familyName"] == app.WEB_FONT_FAMILY]
+    assert [(font["isCustomFont"], font["glyphCount"]) for font in hangul] == [(True, syllables)]
+    # The font the page fetched is the served file, as a font.
+    (url,) = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(entry => entry.name)"
+        "  .filter(name => name.endsWith('.ttf'));"
+    )
+    with urllib.request.urlopen(url) as response:
+        assert response.status == 200 and response.read() == app.web_font_file().read_bytes()
+
+
+def test_the_web_font_is_the_korean_font_less_the_tables_browsers_refuse():
+    served, source = TTFont(app.web_font_file()), TTFont(plotting.korean_font_path())
+    assert set(served.keys()) == {tag for tag in source.keys() if not tag.startswith("TSI")}
+    assert served.getBestCmap() == source.getBestCmap()
+
+
+def test_without_a_korean_font_the_page_is_served_without_a_web_font(monkeypatch, caplog):
+    monkeypatch.setattr(app, "korean_font_path", lambda: None)
+    app.web_font_file.cache_clear()
+    try:
+        assert app.page_style() == {}
+    finally:
+        app.web_font_file.cache_clear()
+    assert "No Korean font to serve" in caplog.text
 
 
 SPACE_CHECK = textwrap.dedent(
@@ -472,8 +536,14 @@ SPACE_CHECK = textwrap.dedent(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     demo = app.build_demo([translator])
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    style = app.page_style()
+    demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **style
+    )
     print("PAGE:" + str(urllib.request.urlopen(demo.local_url).status))
+    font_url = demo.local_url + style["css"].split("url('")[1].split("')")[0]
+    with urllib.request.urlopen(font_url) as font:
+        print("FONT:" + json.dumps([font.status, font.read() == app.web_font_file().read_bytes()]))
     demo.close()
     """
 )
@@ -586,6 +656,7 @@ def test_the_staged_app_runs_without_the_package_against_a_local_model(
     assert english == expected.english == "The weather is nice today.\nWhere is the subway station?"
     assert nbest == expected.nbest and tuple(heatmap_size) == expected.heatmap.size
     assert lines["PAGE"] == "200"
+    assert json.loads(lines["FONT"]) == [200, True]  # the page's Korean web font
 
 
 def test_space_upload_creates_a_gradio_space_and_commits_only_the_space_files(monkeypatch):

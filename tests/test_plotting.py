@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 from matplotlib.image import imread
 
-from hf_seq2seq_lstm import plotting
+from hf_seq2seq_lstm import plotting, train_bpe_tokenizer
 
 SOURCE_TOKENS = ["▁나는", "▁매일", "▁학교", "에", "▁갑니다", ".", "</s>"]
 TARGET_TOKENS = ["▁I", "▁go", "▁to", "▁school", "▁every", "▁day", ".", "</s>"]
@@ -114,6 +114,51 @@ def test_without_a_korean_font_it_warns_once_and_still_draws(tmp_path, no_korean
     assert len(font_warnings) == 1
     assert "koreanize-matplotlib" in str(font_warnings[0].message)
     assert png_size(tmp_path / "b.png") == (715, 580)
+
+
+def test_heatmap_labels_spell_byte_pieces_as_characters_without_the_word_marker(tmp_path):
+    tokenizer = train_bpe_tokenizer(
+        ["나는 밥을 먹어요.", "I eat rice."] * 3, vocab_size=300, min_frequency=1
+    )
+    # 뷁 and é were never seen: the tokenizer spells them in UTF-8 byte pieces.
+    source = tokenizer.convert_ids_to_tokens(tokenizer("나는 뷁을 먹어요.")["input_ids"])
+    target = tokenizer.convert_ids_to_tokens(tokenizer(text_target="I eat rice café.")["input_ids"])
+    assert ["<0xEB>", "<0xB7>", "<0x81>"] == source[source.index("<0xEB>") :][:3]
+    assert ["<0xC3>", "<0xA9>"] == target[target.index("<0xC3>") :][:2]
+    weights = np.random.default_rng(0).dirichlet(np.ones(len(source)), size=len(target))
+
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        plotting.plot_attention(weights, source, target, tmp_path / "attention.png")
+    assert missing_glyph_warnings(records) == []
+    axes = plotting.attention_figure(weights, source, target).axes[0]
+    source_labels = [label.get_text() for label in axes.get_xticklabels()]
+    target_labels = [label.get_text() for label in axes.get_yticklabels()]
+    # Read in order, the labels spell the sentence (less its spaces; a piece that is only the
+    # word marker, here before 뷁, shows as ␣), one label per character the vocabulary lacks,
+    # and no marker or byte piece is left.
+    assert "".join(source_labels).replace("␣", "") == "나는뷁을먹어요.</s>"
+    assert "".join(target_labels).replace("␣", "") == "Ieatricecafé.</s>"
+    assert "뷁" in source_labels and "é" in target_labels
+    assert not any("▁" in label or "<0x" in label for label in source_labels + target_labels)
+
+    merged = axes.images[0].get_array()
+    assert merged.shape == (len(target_labels), len(source_labels))
+    np.testing.assert_allclose(merged.sum(axis=1), 1.0)  # still a distribution per output token
+    # 뷁's column: the attention its three bytes received; é's row: its two rows' mean.
+    column = source.index("<0xEB>")
+    row = target.index("<0xC3>")
+    expected = weights[row : row + 2, column : column + 3].sum(axis=1).mean()
+    assert merged[target_labels.index("é"), source_labels.index("뷁")] == pytest.approx(expected)
+
+
+def test_a_word_marker_alone_is_labelled_as_a_visible_space_and_a_cut_character_as_a_mark():
+    weights = np.full((2, 4), 0.25)
+    axes = plotting.attention_figure(
+        weights, ["▁", "1", "<0xEB>", "<0xB7>"], ["▁one", "</s>"]
+    ).axes[0]
+    assert [label.get_text() for label in axes.get_xticklabels()] == ["␣", "1", "�"]
+    assert [label.get_text() for label in axes.get_yticklabels()] == ["one", "</s>"]
 
 
 def training_history(with_evaluation: bool) -> list[dict]:

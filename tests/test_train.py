@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -179,6 +180,45 @@ def test_two_process_ddp_on_cpu_completes_with_identical_weights_on_both_ranks(t
     # The linear schedule spans the run's 6 optimizer steps, whatever the process count.
     rates = {e["step"]: e["learning_rate"] for e in train_history(tmp_path / "ddp") if "loss" in e}
     assert rates[3] == pytest.approx(0.5e-3) and rates[6] == pytest.approx(0.0)
+
+
+@pytest.mark.slow
+def test_cpu_launch_of_two_processes_that_starts_one_warns(tmp_path, hf_home):
+    # hf_home: an empty one, so no accelerate config file of this machine changes the launch.
+    out = tmp_path / "run"
+    out.mkdir()
+    # An old run there stops train.py right after the warning, before any training.
+    (out / "all_results.json").write_text("{}")
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        str(REPO_ROOT / "train.py"), *TINY, "--output_dir", str(out),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert "already holds a training run" in result.stderr, result.stderr[-3000:]
+    assert "asked for several processes but started only this one" in result.stderr
+    assert "accelerate launch --multi_gpu --num_processes N" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "environment,num_processes",
+    [
+        ({}, 1),  # python train.py
+        ({"MASTER_PORT": "29500"}, 1),  # a cluster's variable, not accelerate launch's
+        ({"ACCELERATE_MIXED_PRECISION": "no"}, 1),  # accelerate launch --num_processes 1
+        ({"ACCELERATE_MIXED_PRECISION": "no", "MASTER_PORT": "29500", "WORLD_SIZE": "2"}, 2),
+    ],
+    ids=["python", "cluster-variable", "one-process-launch", "ddp"],
+)
+def test_no_missing_process_warning_where_every_process_asked_for_runs(
+    monkeypatch, caplog, environment, num_processes
+):
+    for name in ("ACCELERATE_MIXED_PRECISION", "MASTER_PORT", "WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    train.warn_if_processes_were_not_started(SimpleNamespace(num_processes=num_processes))
+    assert caplog.records == []
 
 
 @pytest.mark.parametrize(
