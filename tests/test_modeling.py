@@ -13,11 +13,7 @@ import torch.nn.functional as F
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration
-from hf_seq2seq_lstm.modeling_seq2seq_lstm import (
-    CACHE_ARG,
-    RNNDecoderState,
-    linear_cross_entropy,
-)
+from hf_seq2seq_lstm.modeling_seq2seq_lstm import RNNDecoderState, linear_cross_entropy
 
 SRC_VOCAB, TGT_VOCAB, PAD, BOS, EOS = 37, 29, 0, 2, 3
 VARIANTS = list(
@@ -423,13 +419,12 @@ def test_standard_api_hidden_states_tuples_attribute_map_and_cache_default():
     torch.testing.assert_close(as_tuple[0], out.loss)
     torch.testing.assert_close(as_tuple[1], out.logits)
 
-    assert isinstance(getattr(out, CACHE_ARG), RNNDecoderState)  # use_cache from config (True)
+    assert isinstance(out.cache, RNNDecoderState)  # use_cache from config (True)
     model.config.use_cache = False
-    assert getattr(model(**batch), CACHE_ARG) is None
+    assert model(**batch).cache is None
 
 
-def test_cache_argument_uses_the_running_transformers_name():
-    assert CACHE_ARG == "cache"  # the pinned transformers (>= 5.24)
+def test_decoding_continues_from_the_state_passed_as_cache():
     model = tiny_model().eval()
     input_ids, attention_mask = padded_batch([4], SRC_VOCAB)
     prefix = torch.tensor([[BOS, 5, 6]])
@@ -437,14 +432,15 @@ def test_cache_argument_uses_the_running_transformers_name():
     first = model(
         input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=prefix[:, :2]
     )
-    for name in ("cache", "past_key_values"):  # the older name is still accepted
-        step = model(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            decoder_input_ids=prefix[:, 2:],
-            **{name: first.cache},
-        )
-        torch.testing.assert_close(step.logits[:, -1], full.logits[:, -1])
+    step = model(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        decoder_input_ids=prefix[:, 2:],
+        cache=first.cache,
+    )
+    torch.testing.assert_close(step.logits[:, -1], full.logits[:, -1])
+    with pytest.raises(TypeError, match="past_key_values"):  # the name before transformers 5.24
+        model(input_ids=input_ids, decoder_input_ids=prefix[:, 2:], past_key_values=first.cache)
 
 
 def test_resize_token_embeddings_keeps_every_embedding_and_config_consistent():
