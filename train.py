@@ -53,8 +53,9 @@ from hf_seq2seq_lstm.data import (
     builtin_corpus_license,
     load_parallel_corpus,
 )
+from hf_seq2seq_lstm.inference import DEFAULT_MODEL_DIR, plot_alignment
 from hf_seq2seq_lstm.metrics import compute_translation_scores, translation_scores_by_group
-from hf_seq2seq_lstm.plotting import plot_attention, plot_training_curves
+from hf_seq2seq_lstm.plotting import plot_training_curves
 from hf_seq2seq_lstm.schedules import SCHEDULES, LengthBucketBatchSampler, teacher_forcing_ratio
 from hf_seq2seq_lstm.tokenization import (
     BYTE_TOKENS,
@@ -70,7 +71,6 @@ warnings.filterwarnings("ignore", message="Specifying null_placement", category=
 # One bar per long stage: datasets' per-split bars only for corpora where a stage takes a while.
 LARGE_CORPUS_PAIRS = 100_000
 
-DEFAULT_OUTPUT_DIR = "outputs/ko-en-lstm"
 CHECKPOINT_PREFIX = "checkpoint-"
 STATE_FILE = "training_state.json"
 CHECKPOINT_TOKENIZER_DIR = "tokenizer"  # a resumed run keeps its token ids
@@ -330,7 +330,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     train = parser.add_argument_group("training")
     train.add_argument(
         "--output_dir",
-        default=DEFAULT_OUTPUT_DIR,
+        default=DEFAULT_MODEL_DIR,
         help="folder of the trained model, its run records and checkpoints",
     )
     train.add_argument(
@@ -1122,11 +1122,7 @@ def weights_digest(model) -> str:
 def plot_sample_attention(model, tokenizer, sentence: str, path: Path) -> Path | None:
     """Attention heatmap of the model's translation of `sentence` (None without attention)."""
     alignment = translate_with_attention(model, tokenizer, sentence)
-    if alignment.weights is None:
-        return None
-    return plot_attention(
-        alignment.weights, alignment.source_tokens, alignment.target_tokens, path, title=sentence
-    )
+    return plot_alignment(alignment, path, title=sentence)
 
 
 # --- training -------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ def model_dirs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def translators(model_dirs):
-    return {attention: app.load_translator(str(folder)) for attention, folder in model_dirs.items()}
+    return {attention: app.Translator.load(str(folder)) for attention, folder in model_dirs.items()}
 
 
 def free_port() -> int:
@@ -325,7 +325,7 @@ def test_each_column_names_its_model_with_its_measured_scores(model_dirs, transl
     shutil.copytree(model_dirs["bahdanau"], folder)
     results = {"test_bleu": 2.5, "test_chrf": 18.75, "eval_bleu": 3.0, "eval_chrf": 21.0}
     (folder / "all_results.json").write_text(json.dumps(results))
-    low = app.load_translator(str(folder))
+    low = app.Translator.load(str(folder))
     assert low.scores == quality.Scores("test", 2.5, 18.75)
     heading, verdict = app.describe(low).split("\n\n")
     assert heading == (
@@ -353,10 +353,10 @@ def test_a_quantized_model_translates_as_float32_and_its_heading_says_so(
 ):
     from hf_seq2seq_lstm.quantization import QUANTIZE_CHOICES
 
-    assert app.QUANTIZE_CHOICES == QUANTIZE_CHOICES  # the Space's copy names them itself
+    assert app.QUANTIZE_CHOICES == QUANTIZE_CHOICES
     assert app.parse_args(["--quantize", quantize]).quantize == quantize
     assert app.parse_args([]).quantize == "none"
-    translator = app.load_translator(str(model_dirs["bahdanau"]), quantize)
+    translator = app.Translator.load(str(model_dirs["bahdanau"]), quantize)
     text = "오늘 날씨가 좋네요.\n지하철역이 어디예요?"
     result = app.translate_text(translator, text, app.Decoding(), line=2)
     expected = app.translate_text(translators["bahdanau"], text, app.Decoding(), line=2)
@@ -465,7 +465,7 @@ SPACE_CHECK = textwrap.dedent(
     sys.path.insert(0, staged)
     import app
     print("DEFAULT:" + json.dumps(app.parse_args([]).model_dir))
-    translator = app.load_translator(model_dir)
+    translator = app.Translator.load(model_dir)
     result = app.translate_text(translator, "오늘 날씨가 좋네요.\\n지하철역이 어디예요?", app.Decoding())
     print("RESULT:" + json.dumps([result.english, result.nbest, result.heatmap.size]))
     with socket.socket() as probe:
@@ -517,11 +517,12 @@ def test_space_folder_holds_exactly_the_space_files_with_bounded_requirements(tm
     assert sorted(path.name for path in package.iterdir()) == [
         "__init__.py",
         "alignment.py",
+        "inference.py",
         "plotting.py",
         "quality.py",
-        "quantization.py",  # imported when the page is asked for --quantize
+        "quantization.py",
     ]
-    for name in ("alignment.py", "plotting.py", "quality.py"):
+    for name in ("alignment.py", "inference.py", "plotting.py", "quality.py"):
         assert (package / name).read_bytes() == (PACKAGE_DIR / name).read_bytes(), name
     spec = importlib.util.spec_from_file_location("space_app", staged / "app.py")
     space_app = importlib.util.module_from_spec(spec)
