@@ -56,6 +56,7 @@ from hf_seq2seq_lstm.data import (
 from hf_seq2seq_lstm.inference import DEFAULT_MODEL_DIR, plot_alignment
 from hf_seq2seq_lstm.metrics import compute_translation_scores, translation_scores_by_group
 from hf_seq2seq_lstm.plotting import plot_training_curves
+from hf_seq2seq_lstm.run_records import DataInfo, LogHistory, Results, RunInfo, looks_like_aihub
 from hf_seq2seq_lstm.schedules import SCHEDULES, LengthBucketBatchSampler, teacher_forcing_ratio
 from hf_seq2seq_lstm.tokenization import (
     BYTE_TOKENS,
@@ -1055,7 +1056,7 @@ def save_model(accelerator, model, tokenizer, output_dir: Path) -> None:
     staging.rmdir()
 
 
-def run_info(args, raw, model_dir: Path) -> dict:
+def run_info(args, raw, model_dir: Path) -> RunInfo:
     """What reproduces the run: versions, the git commit, the tokenizer's hash, the data."""
     try:
         commit = (
@@ -1077,21 +1078,21 @@ def run_info(args, raw, model_dir: Path) -> dict:
     license_ = args.dataset_license or (
         builtin_corpus_license(args.builtin_corpus) if builtin else None
     )
-    return {
-        "package_version": hf_seq2seq_lstm.__version__,
-        "torch_version": torch.__version__,
-        "transformers_version": transformers.__version__,
-        "python_version": sys.version.split()[0],
-        "git_commit": commit,
-        "tokenizer_sha256": hashlib.sha256((model_dir / "tokenizer.json").read_bytes()).hexdigest(),
-        "command": " ".join(_without_secret(sys.argv)),
-        "data": {
-            "sources": [str(source) for source in sources],
-            "license": license_.lower() if license_ else None,
-            "aihub": any(_looks_like_aihub(str(source)) for source in sources),
-            "train_pairs": len(raw["train"]),
-        },
-    }
+    return RunInfo(
+        package_version=hf_seq2seq_lstm.__version__,
+        torch_version=torch.__version__,
+        transformers_version=transformers.__version__,
+        python_version=sys.version.split()[0],
+        git_commit=commit,
+        tokenizer_sha256=hashlib.sha256((model_dir / "tokenizer.json").read_bytes()).hexdigest(),
+        command=" ".join(_without_secret(sys.argv)),
+        data=DataInfo(
+            sources=[str(source) for source in sources],
+            license=license_.lower() if license_ else None,
+            aihub=any(looks_like_aihub(str(source)) for source in sources),
+            train_pairs=len(raw["train"]),
+        ),
+    )
 
 
 def recorded_args(args) -> dict:
@@ -1104,11 +1105,6 @@ def _without_secret(argv: list[str]) -> list[str]:
         "***" if index and argv[index - 1] == "--hub_token" else value
         for index, value in enumerate(argv)
     ]
-
-
-def _looks_like_aihub(source: str) -> bool:
-    # AI Hub ships its Korean-English corpus as xlsx sheets (원문/번역문) named like 1_구어체(1).xlsx.
-    return source.lower().endswith(".xlsx") or "aihub" in source.lower().replace(" ", "")
 
 
 def weights_digest(model) -> str:
@@ -1312,17 +1308,16 @@ def training_function(args) -> dict:
     if accelerator.is_main_process:
         samples = raw["validation"] if "validation" in raw else raw["train"]
         plot_sample_attention(best, tokenizer, samples["ko"][0], output_dir / "attention.png")
+        history = LogHistory.from_json(state.history)
         plot_training_curves(
-            state.history,
+            history.entries,
             output_dir / "training_curves.png",
             selected_step=state.best_scores.get("best_step"),
         )
         # The curves' data, so a figure can be redrawn or compared across runs without rerunning.
-        (output_dir / "log_history.json").write_text(json.dumps(state.history, indent=2))
-        (output_dir / "run_info.json").write_text(
-            json.dumps(run_info(args, raw, output_dir), indent=2, ensure_ascii=False)
-        )
-        (output_dir / "all_results.json").write_text(json.dumps(results, indent=2))
+        history.write(output_dir)
+        run_info(args, raw, output_dir).write(output_dir)
+        Results.from_json(results).write(output_dir)
         print_samples(best, tokenizer, samples, args.num_beams)
         summary = {k: v for k, v in results.items() if isinstance(v, (int, float))}
         print(json.dumps(summary, indent=2))  # once, by the main process

@@ -122,7 +122,7 @@ def make_space_card(space_id: str, model_repo_id: str, license: str | None = Non
         app_file="app.py",
         models=[model_repo_id],
         # Optional for a Space (its code is this package's); validated like the model card's.
-        license=resolve_license(license, {}) if license else None,
+        license=resolve_license(license) if license else None,
         short_description="Korean to English RNN translation with its attention heatmap",
         tags=["translation", "seq2seq", "rnn", "attention", PACKAGE_NAME],
     )

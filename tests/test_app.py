@@ -39,6 +39,7 @@ from hf_seq2seq_lstm import (
     space,
 )
 from hf_seq2seq_lstm.alignment import translate_with_attention
+from hf_seq2seq_lstm.run_records import Results
 from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
 
 REQUIRE_DEMO = os.environ.get("HF_SEQ2SEQ_REQUIRE_DEMO") == "1"
@@ -324,7 +325,7 @@ def test_each_column_names_its_model_with_its_measured_scores(model_dirs, transl
     folder = tmp_path / "trained"
     shutil.copytree(model_dirs["bahdanau"], folder)
     results = {"test_bleu": 2.5, "test_chrf": 18.75, "eval_bleu": 3.0, "eval_chrf": 21.0}
-    (folder / "all_results.json").write_text(json.dumps(results))
+    Results.from_json(results).write(folder)
     low = app.Translator.load(str(folder))
     assert low.scores == quality.Scores("test", 2.5, 18.75)
     heading, verdict = app.describe(low).split("\n\n")
@@ -521,8 +522,9 @@ def test_space_folder_holds_exactly_the_space_files_with_bounded_requirements(tm
         "plotting.py",
         "quality.py",
         "quantization.py",
+        "run_records.py",  # read by quality.py and plotting.py
     ]
-    for name in ("alignment.py", "inference.py", "plotting.py", "quality.py"):
+    for name in ("alignment.py", "inference.py", "plotting.py", "quality.py", "run_records.py"):
         assert (package / name).read_bytes() == (PACKAGE_DIR / name).read_bytes(), name
     spec = importlib.util.spec_from_file_location("space_app", staged / "app.py")
     space_app = importlib.util.module_from_spec(spec)
