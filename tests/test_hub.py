@@ -9,7 +9,6 @@ import json
 import logging
 import re
 import shutil
-import textwrap
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -17,7 +16,7 @@ import pytest
 import torch
 import yaml
 from accelerate.state import AcceleratorState
-from test_modeling import run_without_package, tiny_config
+from helpers import FAKE_TOKEN, SCRIPTS, RecordingHfApi, run_without_package, tiny_config
 from transformers import AutoTokenizer
 
 import push_to_hub
@@ -67,7 +66,6 @@ RESULTS = {
     "best_step": 8,
     "epochs": 1,
 }
-FAKE_TOKEN = "hf_test_token_that_must_never_be_shown"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -168,26 +166,6 @@ def no_saved_token(tmp_path, monkeypatch):
     for variable in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-
-
-class RecordingHfApi:
-    """Stands in for `huggingface_hub.HfApi`: records calls and the files seen at upload time."""
-
-    calls = []
-
-    def __init__(self, token=None):
-        self.calls.append(("init", {"token": token}))
-
-    def create_repo(self, repo_id, **kwargs):
-        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
-
-    def create_branch(self, repo_id, **kwargs):
-        self.calls.append(("create_branch", {"repo_id": repo_id, **kwargs}))
-
-    def upload_folder(self, **kwargs):
-        files = sorted(path.name for path in Path(kwargs["folder_path"]).iterdir())
-        self.calls.append(("upload_folder", {**kwargs, "files": files}))
-        return type("Commit", (), {"commit_url": f"https://hf.co/{kwargs['repo_id']}/commit/1"})
 
 
 @pytest.fixture
@@ -456,36 +434,6 @@ def test_card_links_hub_datasets_and_names_local_data_by_base_name_only(
         assert "`koen` (local data)" in body and str(tmp_path / "corpora") not in body
 
 
-REMOTE_TRANSLATION_CHECK = textwrap.dedent(
-    """
-    import json, sys
-    from transformers import (AutoConfig, AutoModel, AutoModelForSeq2SeqLM, AutoTokenizer,
-                              pipeline)
-
-    folder, expected_file = sys.argv[1], sys.argv[2]
-    expected = json.load(open(expected_file))
-    try:
-        import hf_seq2seq_lstm
-        raise SystemExit("the package must not be importable here")
-    except ImportError:
-        pass
-    config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
-    assert config.model_type == "seq2seq_lstm", config.model_type
-    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
-    inputs = tokenizer(expected["sources"], return_tensors="pt", padding=True)
-    for auto in (AutoModel, AutoModelForSeq2SeqLM):
-        model = auto.from_pretrained(folder, trust_remote_code=True).eval()
-        ids = model.generate(**inputs, num_beams=1, max_new_tokens=8).tolist()
-        assert ids == expected["ids"], (auto.__name__, ids, expected["ids"])
-    translator = pipeline("translation", model=folder, trust_remote_code=True)
-    outputs = translator(expected["sources"], num_beams=1, max_new_tokens=8)
-    texts = [output["translation_text"] for output in outputs]
-    assert texts == expected["texts"], (texts, expected["texts"])
-    print("remote translation ok")
-    """
-)
-
-
 @pytest.mark.slow
 def test_staged_folder_translates_identically_without_the_package(trained_dir, tmp_path, hf_home):
     staged = hub.stage_repository(trained_dir, tmp_path / "staged")
@@ -501,9 +449,11 @@ def test_staged_folder_translates_identically_without_the_package(trained_dir, t
     write_json(
         tmp_path / "expected.json", {"sources": SOURCES, "ids": ids.tolist(), "texts": texts}
     )
-    (tmp_path / "check.py").write_text(REMOTE_TRANSLATION_CHECK)
     result = run_without_package(
-        str(tmp_path / "check.py"), str(staged), str(tmp_path / "expected.json"), hf_home=hf_home
+        SCRIPTS / "remote_translation_check.py",
+        str(staged),
+        str(tmp_path / "expected.json"),
+        hf_home=hf_home,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "remote translation ok" in result.stdout
