@@ -31,29 +31,27 @@ import gradio as gr
 import torch
 from fontTools.ttLib import TTFont
 from PIL import Image
-from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 from hf_seq2seq_lstm.alignment import translate_with_attention
-from hf_seq2seq_lstm.plotting import korean_font_path, plot_attention
+from hf_seq2seq_lstm.inference import DEFAULT_MODEL_DIR, load_model_and_tokenizer, plot_alignment
+from hf_seq2seq_lstm.plotting import korean_font_path
 from hf_seq2seq_lstm.quality import Scores, read_scores
+from hf_seq2seq_lstm.quantization import QUANTIZE_CHOICES
 
 # The model loaded without --model_dir: the one default_model.txt beside this file names (a
 # Space's model repository, written by `push_to_hub.py --space`), else train.py's --output_dir.
 DEFAULT_MODEL_FILE = Path(__file__).with_name("default_model.txt")
-DEFAULT_MODEL_DIR = (
+DEFAULT_MODEL = (
     DEFAULT_MODEL_FILE.read_text(encoding="utf-8").strip()
     if DEFAULT_MODEL_FILE.is_file()
-    else "outputs/ko-en-lstm"
+    else DEFAULT_MODEL_DIR
 )
 DECODING_METHODS = ("greedy", "beam", "sampling")
 MAX_MODELS = 2
 # A line costs up to about a second per model on one CPU core: more would block the queue.
 MAX_LINES = 20
 MAX_BEAMS = 10
-# hf_seq2seq_lstm.quantization.QUANTIZE_CHOICES, named here because a Space's copy of this file
-# runs without the package (see `load_translator`).
-QUANTIZE_CHOICES = ("none", "int8", "bf16")
 NBEST_HEADERS = ["rank", "translation", "score"]
 TITLE_CHARACTERS = 60
 EXAMPLES = [
@@ -90,6 +88,13 @@ class Translator:
     tokenizer: object
     quantize: str = "none"
     scores: Scores | None = None
+
+    @classmethod
+    def load(cls, name: str, quantize: str = "none") -> "Translator":
+        """A model folder or Hub repository (`inference.load_model_and_tokenizer`), with the
+        scores of its train.py folder's all_results.json, else of its model card."""
+        model, tokenizer = load_model_and_tokenizer(name, quantize)
+        return cls(name, model, tokenizer, quantize, read_scores(name))
 
     @property
     def attention(self) -> str:
@@ -153,23 +158,6 @@ class Result:
 
     def outputs(self) -> tuple:
         return self.english, self.nbest, self.heatmap, "\n\n".join(self.notes)
-
-
-def load_translator(name: str, quantize: str = "none") -> Translator:
-    """Load a model folder or Hub repository; its remote code is trusted, as the card says.
-
-    quantize: "int8" or "bf16" runs a converted copy (`hf_seq2seq_lstm.quantization`). The
-    scores come from a train.py folder's all_results.json, else the model card.
-    """
-    tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=True)
-    model = AutoModelForSeq2SeqLM.from_pretrained(name, trust_remote_code=True).eval()
-    if quantize != "none":
-        from hf_seq2seq_lstm.quantization import for_cpu_inference  # only when asked for
-
-        model = for_cpu_inference(model, quantize)
-    return Translator(
-        name=name, model=model, tokenizer=tokenizer, quantize=quantize, scores=read_scores(name)
-    )
 
 
 def describe(translator: Translator) -> str:
@@ -246,19 +234,13 @@ def _scored_draw(model, inputs, kwargs: dict, seed: int) -> tuple[torch.Tensor, 
 
 
 def attention_heatmap(sentence: str, alignment) -> Image.Image:
-    """The alignment drawn by `plot_attention`, as an image the page can show."""
+    """The alignment drawn by `plot_alignment`, as an image the page can show."""
     # A long sentence's title would run off the figure; the axes carry every token anyway.
     title = (
         sentence if len(sentence) <= TITLE_CHARACTERS else sentence[: TITLE_CHARACTERS - 1] + "…"
     )
     with tempfile.TemporaryDirectory(prefix="attention-") as scratch:
-        path = plot_attention(
-            alignment.weights,
-            alignment.source_tokens,
-            alignment.target_tokens,
-            Path(scratch) / "attention.png",
-            title=title,
-        )
+        path = plot_alignment(alignment, Path(scratch) / "attention.png", title=title)
         with Image.open(path) as image:
             return image.copy()  # in memory: the file goes with the scratch folder
 
@@ -479,7 +461,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--model_dir",
         action="append",
         help="a trained model folder or Hub repository; give it twice to compare two models "
-        f"side by side (default: {DEFAULT_MODEL_DIR})",
+        f"side by side (default: {DEFAULT_MODEL})",
     )
     parser.add_argument(
         "--quantize",
@@ -495,7 +477,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--share", action="store_true", help="also serve the page through a public gradio.live link"
     )
     args = parser.parse_args(argv)
-    args.model_dir = args.model_dir or [DEFAULT_MODEL_DIR]
+    args.model_dir = args.model_dir or [DEFAULT_MODEL]
     if len(args.model_dir) > MAX_MODELS:
         parser.error(f"--model_dir: at most {MAX_MODELS} models side by side")
     return args
@@ -510,7 +492,7 @@ def main(argv=None) -> None:
     translators = []
     for name in args.model_dir:
         try:
-            translators.append(load_translator(name, args.quantize))
+            translators.append(Translator.load(name, args.quantize))
         except OSError as error:
             # A name that is not a folder here is looked up on the Hub: say so, or the Hub's
             # error reads as if the folder had been found.

@@ -15,9 +15,9 @@ import logging
 from pathlib import Path
 
 from hf_seq2seq_lstm.hub import PublishError, publish
+from hf_seq2seq_lstm.inference import DEFAULT_MODEL_DIR
 from hf_seq2seq_lstm.space import publish_space
 
-DEFAULT_MODEL_DIR = "outputs/ko-en-lstm"  # train.py's default --output_dir
 APP_FILE = Path(__file__).with_name("app.py")  # the demo a Space runs
 
 logger = logging.getLogger("push_to_hub")

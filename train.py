@@ -53,8 +53,10 @@ from hf_seq2seq_lstm.data import (
     builtin_corpus_license,
     load_parallel_corpus,
 )
+from hf_seq2seq_lstm.inference import DEFAULT_MODEL_DIR, plot_alignment
 from hf_seq2seq_lstm.metrics import compute_translation_scores, translation_scores_by_group
-from hf_seq2seq_lstm.plotting import plot_attention, plot_training_curves
+from hf_seq2seq_lstm.plotting import plot_training_curves
+from hf_seq2seq_lstm.run_records import DataInfo, LogHistory, Results, RunInfo, looks_like_aihub
 from hf_seq2seq_lstm.schedules import SCHEDULES, LengthBucketBatchSampler, teacher_forcing_ratio
 from hf_seq2seq_lstm.tokenization import (
     BYTE_TOKENS,
@@ -70,7 +72,6 @@ warnings.filterwarnings("ignore", message="Specifying null_placement", category=
 # One bar per long stage: datasets' per-split bars only for corpora where a stage takes a while.
 LARGE_CORPUS_PAIRS = 100_000
 
-DEFAULT_OUTPUT_DIR = "outputs/ko-en-lstm"
 CHECKPOINT_PREFIX = "checkpoint-"
 STATE_FILE = "training_state.json"
 CHECKPOINT_TOKENIZER_DIR = "tokenizer"  # a resumed run keeps its token ids
@@ -336,7 +337,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     train = parser.add_argument_group("training")
     train.add_argument(
         "--output_dir",
-        default=DEFAULT_OUTPUT_DIR,
+        default=DEFAULT_MODEL_DIR,
         help="folder of the trained model, its run records and checkpoints",
     )
     train.add_argument(
@@ -1071,7 +1072,7 @@ def save_model(accelerator, model, tokenizer, output_dir: Path) -> None:
     staging.rmdir()
 
 
-def run_info(args, raw, model_dir: Path) -> dict:
+def run_info(args, raw, model_dir: Path) -> RunInfo:
     """What reproduces the run: versions, the git commit, the tokenizer's hash, the data."""
     try:
         commit = (
@@ -1093,21 +1094,21 @@ def run_info(args, raw, model_dir: Path) -> dict:
     license_ = args.dataset_license or (
         builtin_corpus_license(args.builtin_corpus) if builtin else None
     )
-    return {
-        "package_version": hf_seq2seq_lstm.__version__,
-        "torch_version": torch.__version__,
-        "transformers_version": transformers.__version__,
-        "python_version": sys.version.split()[0],
-        "git_commit": commit,
-        "tokenizer_sha256": hashlib.sha256((model_dir / "tokenizer.json").read_bytes()).hexdigest(),
-        "command": " ".join(_without_secret(sys.argv)),
-        "data": {
-            "sources": [str(source) for source in sources],
-            "license": license_.lower() if license_ else None,
-            "aihub": any(_looks_like_aihub(str(source)) for source in sources),
-            "train_pairs": len(raw["train"]),
-        },
-    }
+    return RunInfo(
+        package_version=hf_seq2seq_lstm.__version__,
+        torch_version=torch.__version__,
+        transformers_version=transformers.__version__,
+        python_version=sys.version.split()[0],
+        git_commit=commit,
+        tokenizer_sha256=hashlib.sha256((model_dir / "tokenizer.json").read_bytes()).hexdigest(),
+        command=" ".join(_without_secret(sys.argv)),
+        data=DataInfo(
+            sources=[str(source) for source in sources],
+            license=license_.lower() if license_ else None,
+            aihub=any(looks_like_aihub(str(source)) for source in sources),
+            train_pairs=len(raw["train"]),
+        ),
+    )
 
 
 def recorded_args(args) -> dict:
@@ -1122,11 +1123,6 @@ def _without_secret(argv: list[str]) -> list[str]:
     ]
 
 
-def _looks_like_aihub(source: str) -> bool:
-    # AI Hub ships its Korean-English corpus as xlsx sheets (원문/번역문) named like 1_구어체(1).xlsx.
-    return source.lower().endswith(".xlsx") or "aihub" in source.lower().replace(" ", "")
-
-
 def weights_digest(model) -> str:
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
@@ -1138,11 +1134,7 @@ def weights_digest(model) -> str:
 def plot_sample_attention(model, tokenizer, sentence: str, path: Path) -> Path | None:
     """Attention heatmap of the model's translation of `sentence` (None without attention)."""
     alignment = translate_with_attention(model, tokenizer, sentence)
-    if alignment.weights is None:
-        return None
-    return plot_attention(
-        alignment.weights, alignment.source_tokens, alignment.target_tokens, path, title=sentence
-    )
+    return plot_alignment(alignment, path, title=sentence)
 
 
 # --- training -------------------------------------------------------------------------------
@@ -1350,17 +1342,16 @@ def training_function(args) -> dict:
     if accelerator.is_main_process:
         samples = raw["validation"] if "validation" in raw else raw["train"]
         plot_sample_attention(best, tokenizer, samples["ko"][0], output_dir / "attention.png")
+        history = LogHistory.from_json(state.history)
         plot_training_curves(
-            state.history,
+            history.entries,
             output_dir / "training_curves.png",
             selected_step=state.best_scores.get("best_step"),
         )
         # The curves' data, so a figure can be redrawn or compared across runs without rerunning.
-        (output_dir / "log_history.json").write_text(json.dumps(state.history, indent=2))
-        (output_dir / "run_info.json").write_text(
-            json.dumps(run_info(args, raw, output_dir), indent=2, ensure_ascii=False)
-        )
-        (output_dir / "all_results.json").write_text(json.dumps(results, indent=2))
+        history.write(output_dir)
+        run_info(args, raw, output_dir).write(output_dir)
+        Results.from_json(results).write(output_dir)
         print_samples(best, tokenizer, samples, args.num_beams)
         summary = {k: v for k, v in results.items() if isinstance(v, (int, float))}
         print(json.dumps(summary, indent=2))  # once, by the main process

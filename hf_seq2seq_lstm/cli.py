@@ -11,16 +11,14 @@ from pathlib import Path
 
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
-from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 from transformers.utils import logging as transformers_logging
 
 from .alignment import translate_with_attention
+from .inference import DEFAULT_MODEL_DIR, load_model_and_tokenizer, plot_alignment
 from .pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
-from .plotting import plot_attention
-from .quantization import QUANTIZE_CHOICES, for_cpu_inference
+from .quantization import QUANTIZE_CHOICES
 
 PROG = "hf-seq2seq-translate"
-DEFAULT_MODEL_DIR = "outputs/ko-en-lstm"
 # Files train.py's checkpoints hold (accelerate's state) and a saved model folder does not.
 CHECKPOINT_MARKERS = ("training_state.json", "optimizer.bin")
 
@@ -66,18 +64,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def load_translator(model_dir: str, quantize: str = "none") -> Seq2SeqLSTMTranslationPipeline:
-    """The translation pipeline of a saved model folder or Hub repository.
-
-    quantize: "none", "int8" or "bf16", as `quantization.for_cpu_inference` takes it; the
-    folder itself is only read.
+    """The translation pipeline of a saved model folder or Hub repository, loaded and quantized
+    by `inference.load_model_and_tokenizer`.
 
     Raises TranslateError, with what to do instead, for a missing folder, a training
     checkpoint, a folder without a model, or a model that does not load.
     """
     check_model_dir(model_dir)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=True)
-        model = AutoModelForSeq2SeqLM.from_pretrained(model_dir, trust_remote_code=True).eval()
+        model, tokenizer = load_model_and_tokenizer(model_dir, quantize)
     except OSError as error:
         # transformers' reasons (offline, no such repository, missing weights) span several
         # lines; the first says which.
@@ -87,7 +82,6 @@ def load_translator(model_dir: str, quantize: str = "none") -> Seq2SeqLSTMTransl
         raise TranslateError(
             f"model folder {model_dir} not found, and it did not load as a Hub repository: {reason}"
         ) from error
-    model = for_cpu_inference(model, quantize)
     return Seq2SeqLSTMTranslationPipeline(model=model, tokenizer=tokenizer)
 
 
@@ -153,16 +147,8 @@ def translate(args: argparse.Namespace) -> None:
         alignment = translate_with_attention(
             translator.model, translator.tokenizer, sentences[0], **generate_kwargs
         )
-        if alignment.weights is None:
+        if plot_alignment(alignment, args.attention_png, title=sentences[0]) is None:
             print("the model has no attention to draw", file=sys.stderr)
-        else:
-            plot_attention(
-                alignment.weights,
-                alignment.source_tokens,
-                alignment.target_tokens,
-                args.attention_png,
-                title=sentences[0],
-            )
 
 
 def main(argv=None) -> int:

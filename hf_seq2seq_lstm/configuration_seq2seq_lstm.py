@@ -73,7 +73,7 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
     """
 
     model_type = "seq2seq_lstm"
-    keys_to_ignore_at_inference = ["cache", "past_key_values"]
+    keys_to_ignore_at_inference = ["cache"]
     attribute_map = {
         "hidden_size": "hidden_dim",
         "num_hidden_layers": "num_layers",

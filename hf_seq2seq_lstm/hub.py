@@ -33,6 +33,7 @@ from safetensors import safe_open
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from .model_card import FIGURES, RunRecords, aihub_warning, make_model_card
 from .modeling_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
+from .run_records import Results, RunInfo
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 # Written by some tokenizer versions; uploaded when present, never required.
 OPTIONAL_TOKENIZER_FILES = ("special_tokens_map.json", "added_tokens.json")
-RUN_RECORD_FILES = ("training_args.json", "all_results.json", "run_info.json")
+RUN_RECORD_FILES = ("training_args.json", Results.FILE, RunInfo.FILE)
 MODEL_CARD_FILE = "README.md"
 _REPO_ID_HINT = 'expected "owner/name", e.g. "alice/ko-en-lstm"'
 _LICENSE_PATTERN = re.compile(r"[a-z0-9][a-z0-9.+-]*")
@@ -80,11 +81,15 @@ def read_run_records(model_dir: str | os.PathLike) -> RunRecords:
     """What a validated model folder says about itself, for its model card."""
     folder = validate_model_dir(model_dir)
     training_args = _read_json(folder / "training_args.json")
+    try:
+        results, run_info = Results.read(folder), RunInfo.read(folder)
+    except ValueError as error:
+        raise PublishError(str(error)) from None
     return RunRecords(
         config=_read_json(folder / "config.json"),
         training_args=training_args,
-        results=_read_json(folder / "all_results.json"),
-        run_info=_read_json(folder / "run_info.json"),
+        results=results,
+        run_info=run_info,
         parameter_count=count_parameters(folder / "model.safetensors"),
         figures=tuple(name for name in FIGURES if (folder / name).is_file()),
         hub_dataset=_hub_dataset_id(training_args),
@@ -107,12 +112,12 @@ def resolve_token(token: str | None = None) -> str | None:
     return token or get_token()
 
 
-def resolve_license(license: str | None, run_info: dict) -> str:
+def resolve_license(license: str | None, data_license: str | None = None) -> str:
     """The card's licence: `license` if given, else the training data's, else `PublishError`.
 
     Returns a lower-case Hub licence identifier such as "cc-by-4.0" or "apache-2.0".
     """
-    chosen = license or (run_info.get("data") or {}).get("license")
+    chosen = license or data_license
     if not chosen:
         raise PublishError(
             "the training data's licence is unknown, so the model's cannot be derived: "
@@ -157,7 +162,7 @@ def stage_repository(
     if repo_id is not None:
         check_repo_id(repo_id)
     records = read_run_records(model_dir)
-    license = resolve_license(license, records.run_info)
+    license = resolve_license(license, records.run_info.data.license)
     # Without a repo id (a dry run) the card's usage snippets load the staged folder itself.
     card = make_model_card(
         records, license, repo_id, local_dir=None if repo_id else str(Path(local_dir).absolute())

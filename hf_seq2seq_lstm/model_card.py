@@ -1,16 +1,15 @@
 """The model card (a Hub repository's README.md) of a trained model, built from its run records.
 
 `make_model_card` turns what a train.py output folder says about itself (`RunRecords`: the
-config, `training_args.json`, `all_results.json`, `run_info.json`) into a `ModelCard`. It reads
-no files: `hub.read_run_records` gathers the records. The card puts the measured scores under
-the model's name, with `quality`'s plain verdict where they are low, and names data files by
-their base name only, never by local path.
+config, `training_args.json`, and the `run_records` of `all_results.json` and `run_info.json`)
+into a `ModelCard`. It reads no files: `hub.read_run_records` gathers the records. The card
+puts the measured scores under the model's name, with `quality`'s plain verdict where they are
+low, and names data files by their base name only, never by local path.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from packaging.requirements import Requirement
 
 from .quality import scores_from_results
+from .run_records import Results, RunInfo, SplitScores, looks_like_aihub
 
 PACKAGE_NAME = __package__
 # Used only where the package's own metadata cannot be read (e.g. the source tree on sys.path).
@@ -25,9 +25,6 @@ FALLBACK_MIN_TRANSFORMERS_VERSION = "5.24"
 PLACEHOLDER_REPO_ID = "your-username/ko-en-lstm"
 # The figures train.py draws, with the card's caption for each.
 FIGURES = {"training_curves.png": "Training curves", "attention.png": "Attention weights"}
-# AI Hub releases its corpora as spreadsheets and as JSON files with Korean names.
-_AIHUB_NAME_PATTERN = re.compile(r"ai[ _-]?hub|구어체|대화체|문어체|한영|말뭉치", re.IGNORECASE)
-_SPLIT_NAMES = {"eval": "validation", "test": "test"}
 _CELL_WITH_ARTICLE = {"lstm": "an LSTM", "gru": "a GRU"}
 _METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF", "loss": "loss"}
 # The card's credit for the built-in koen corpus (hf_seq2seq_lstm/koen_data/README.md has more).
@@ -45,8 +42,8 @@ BUILTIN_KOEN_DESCRIPTION = (
 class RunRecords:
     """What a trained model folder says about itself.
 
-    config, training_args, results, run_info: the parsed config.json, training_args.json,
-        all_results.json and run_info.json.
+    config, training_args: the parsed config.json and training_args.json.
+    results, run_info: all_results.json and run_info.json.
     parameter_count: stored parameters in model.safetensors (tied weights count once).
     figures: the FIGURES files present in the folder.
     hub_dataset: `--dataset_name` where it names a Hub dataset; None when unset or a local
@@ -55,8 +52,8 @@ class RunRecords:
 
     config: dict
     training_args: dict
-    results: dict
-    run_info: dict
+    results: Results
+    run_info: RunInfo
     parameter_count: int
     figures: tuple[str, ...] = ()
     hub_dataset: str | None = None
@@ -81,15 +78,11 @@ def aihub_warning(records: RunRecords) -> str | None:
     """A warning to show before publishing when the model was trained on AI Hub data, else None.
 
     AI Hub is detected from run_info's `data.aihub` flag (train.py sets it from the training
-    files), and from the names of every data file the run names, validation and test files
-    included: spreadsheets, and the Korean corpus names AI Hub uses.
+    sources), and by the same rule (`run_records.looks_like_aihub`) from every data file the run
+    names, validation and test files included.
     """
-    data = records.run_info.get("data") or {}
-    file_names = [Path(path).name for path in _data_file_paths(records)]
-    suspects = [
-        name for name in file_names if name.endswith(".xlsx") or _AIHUB_NAME_PATTERN.search(name)
-    ]
-    if not data.get("aihub") and not suspects:
+    suspects = [Path(path).name for path in _data_file_paths(records) if looks_like_aihub(path)]
+    if not records.run_info.data.aihub and not suspects:
         return None
     evidence = f" (files: {', '.join(sorted(set(suspects)))})" if suspects else ""
     return (
@@ -153,8 +146,7 @@ def make_model_card(
 
 def _data_file_paths(records: RunRecords) -> list[str]:
     """Every local data file the run names: run_info's sources and training_args' *_file args."""
-    sources = (records.run_info.get("data") or {}).get("sources") or []
-    named = [source for source in sources if source != records.hub_dataset]
+    named = [source for source in records.run_info.data.sources if source != records.hub_dataset]
     for key, value in records.training_args.items():
         if key.endswith("_file") and value:
             named.extend([value] if isinstance(value, str) else value)
@@ -180,12 +172,12 @@ def _source_label(source: str, hub_dataset_id: str | None) -> str:
     return source if source == hub_dataset_id else Path(source).name
 
 
-def _eval_results(results: dict, dataset_name: str | None) -> list[EvalResult]:
+def _eval_results(results: Results, dataset_name: str | None) -> list[EvalResult]:
     """BLEU and chrF of every scored split, for the card's `model-index`."""
     eval_results = []
-    for prefix, split in _SPLIT_NAMES.items():
+    for split, scores in results.scored_splits().items():
         for metric, metric_name in (("bleu", "BLEU"), ("chrf", "chrF")):
-            value = results.get(f"{prefix}_{metric}")
+            value = getattr(scores, metric)
             if value is None:
                 continue
             eval_results.append(
@@ -198,7 +190,7 @@ def _eval_results(results: dict, dataset_name: str | None) -> list[EvalResult]:
                     metric_type=metric,
                     metric_name=metric_name,
                     metric_value=round(float(value), 2),
-                    metric_config=results.get(f"{prefix}_{metric}_signature"),
+                    metric_config=getattr(scores, f"{metric}_signature"),
                 )
             )
     return eval_results
@@ -217,7 +209,7 @@ def _yes_no(value) -> str:
 def _overview_section(records: RunRecords, repo_id: str) -> str:
     config = records.config
     attention = "no" if config["attention"] == "none" else config["attention"].capitalize()
-    version = records.run_info.get("package_version", "")
+    version = records.run_info.package_version or ""
     return (
         f"# {repo_id.split('/')[-1]}\n\n"
         f"{_scores_paragraph(records)}\n\n"
@@ -237,8 +229,7 @@ def _scores_paragraph(records: RunRecords) -> str:
     scores = scores_from_results(records.results)
     if scores is None:
         return "**Measured scores:** none; the run scored no held-out split."
-    prefix = next(prefix for prefix, split in _SPLIT_NAMES.items() if split == scores.split)
-    decoding = _split_decoding(prefix, records.results, records.training_args)
+    decoding = _split_decoding(scores.split, records.results, records.training_args)
     text = f"**Measured scores:** {scores} (sacreBLEU, {decoding}; see Evaluation)."
     verdict = scores.verdict()
     return f"{text}\n\n> {verdict}" if verdict else text
@@ -272,59 +263,62 @@ def _architecture_section(config: dict, parameter_count: int) -> str:
 
 
 def _data_section(records: RunRecords, license: str) -> str:
-    data = records.run_info.get("data") or {}
+    data = records.run_info.data
     dataset_name = records.hub_dataset
-    sources = data.get("sources") or ([dataset_name] if dataset_name else [])
+    sources = data.sources or ([dataset_name] if dataset_name else [])
     lines = ["## Training data", ""]
     lines += [f"- {_describe_source(source, dataset_name)}" for source in sources]
-    if data.get("train_pairs") is not None:
-        lines.append(f"- {data['train_pairs']:,} training sentence pairs after cleaning")
-    data_license = data.get("license")
+    if data.train_pairs is not None:
+        lines.append(f"- {data.train_pairs:,} training sentence pairs after cleaning")
     lines.append(
-        f"- Data licence: {data_license}" if data_license else "- Data licence: not recorded"
+        f"- Data licence: {data.license}" if data.license else "- Data licence: not recorded"
     )
     lines += [
         "",
         f"Tokenizer: a joint Korean+English byte-fallback BPE trained on the training data "
-        f"(`tokenizer.json`, sha256 `{records.run_info.get('tokenizer_sha256', 'n/a')}`). "
+        f"(`tokenizer.json`, sha256 `{records.run_info.tokenizer_sha256 or 'n/a'}`). "
         f"This card's licence ({license}) covers the model as published; the data's own terms "
         "still apply to the data.",
     ]
     return "\n".join(lines)
 
 
-def _kept_model(results: dict, training_args: dict) -> str | None:
+def _kept_model(results: Results, training_args: dict) -> str | None:
     """Which weights were kept, by which validation score (`--metric_for_best_model`): the best
     evaluated step, or the average of several steps' weights (`--average_checkpoints`) where it
     scored at least as well."""
     metric = training_args.get("metric_for_best_model")
     score_name = f"validation {_METRIC_NAMES.get(metric, metric)}" if metric else "validation score"
-    averaging = results.get("averaging") or {}
-    average_score = averaging.get(f"eval_{metric}")
-    if results.get("averaged_steps"):
+    averaging = results.averaging
+    average_score = _score(averaging.validation if averaging else None, metric)
+    if results.averaged_steps:
         scored = f" ({average_score:.2f})" if average_score is not None else ""
         return (
-            f"the average of the weights of steps {_steps(results['averaged_steps'])}: its "
+            f"the average of the weights of steps {_steps(results.averaged_steps)}: its "
             f"{score_name}{scored} was at least as good as the best single step's"
         )
-    best_step = results.get("best_step")
-    if not best_step:
+    if not results.best_step:
         return None
-    kept = f"step {best_step} (best {score_name})"
-    if averaging.get("steps"):
-        best_score = results.get(f"eval_{metric}")
+    kept = f"step {results.best_step} (best {score_name})"
+    if averaging and averaging.steps:
+        best_score = _score(results.validation, metric)
         scored = (
             f": {average_score:.2f} against {best_score:.2f}"
             if average_score is not None and best_score is not None
             else ""
         )
         kept += (
-            f"; the average of steps {_steps(averaging['steps'])} scored worse{scored}, "
+            f"; the average of steps {_steps(averaging.steps)} scored worse{scored}, "
             "and was not kept"
         )
-    elif averaging:
+    elif averaging is not None:
         kept += "; checkpoint averaging was on but had fewer than 2 evaluated steps to average"
     return kept
+
+
+def _score(scores: SplitScores | None, metric: str | None) -> float | None:
+    """The `metric` ("bleu", "chrf" or "loss") of `scores`; None where either is unknown."""
+    return getattr(scores, metric) if scores and metric in _METRIC_NAMES else None
 
 
 def _steps(steps: list[int]) -> str:
@@ -354,7 +348,7 @@ def _recipe_section(records: RunRecords) -> str:
         else "off"
     )
     max_steps = args.get("max_train_steps")
-    loss, runtime = results.get("train_loss"), results.get("train_runtime_s")
+    loss, runtime = results.train_loss, results.train_runtime_s
     rows = [
         (
             "Training length",
@@ -371,22 +365,22 @@ def _recipe_section(records: RunRecords) -> str:
         ("Curriculum", curriculum),
         ("Mixed precision", args.get("mixed_precision")),
         ("Seed", args.get("seed")),
-        ("Steps trained", results.get("train_steps")),
+        ("Steps trained", results.train_steps),
         ("Kept model", _kept_model(results, args)),
         ("Final training loss", f"{loss:.4f}" if loss is not None else None),
         ("Training time", f"{runtime:.1f} s" if runtime is not None else None),
     ]
     rows = [(name, value) for name, value in rows if value is not None]
     environment = ", ".join(
-        f"{name} {run_info[key]}"
-        for name, key in (
-            (PACKAGE_NAME, "package_version"),
-            ("torch", "torch_version"),
-            ("transformers", "transformers_version"),
+        f"{name} {version}"
+        for name, version in (
+            (PACKAGE_NAME, run_info.package_version),
+            ("torch", run_info.torch_version),
+            ("transformers", run_info.transformers_version),
         )
-        if run_info.get(key)
+        if version
     )
-    commit = run_info.get("git_commit")
+    commit = run_info.git_commit
     trained_with = f"Trained with {environment}" + (f" (commit `{commit}`)." if commit else ".")
     return "## Training recipe\n\n" + _table(rows, ("Setting", "Value")) + f"\n\n{trained_with}"
 
@@ -395,10 +389,10 @@ def _decoding_name(beams) -> str:
     return {None: "the saved generation settings", 1: "greedy"}.get(beams, f"beam {beams}")
 
 
-def _split_decoding(prefix: str, results: dict, training_args: dict) -> str:
+def _split_decoding(split: str, results: Results, training_args: dict) -> str:
     """How train.py decoded a split: validation may be greedy on its first pairs (selection)."""
-    test_beams = results.get("num_beams")
-    if prefix == "eval":
+    test_beams = results.num_beams
+    if split == "validation":
         beams = training_args.get("eval_num_beams") or test_beams
         limit = training_args.get("eval_max_samples")
     else:
@@ -409,24 +403,22 @@ def _split_decoding(prefix: str, results: dict, training_args: dict) -> str:
 def _evaluation_section(records: RunRecords) -> str:
     results, training_args = records.results, records.training_args
     rows, signatures = [], []
-    for prefix, split in _SPLIT_NAMES.items():
-        if results.get(f"{prefix}_bleu") is None:
+    for split, scores in results.scored_splits().items():
+        if scores.bleu is None:
             continue
-        chrf = results.get(f"{prefix}_chrf")
-        chrf_text = f"{chrf:.2f}" if chrf is not None else "n/a"
-        decoding = _split_decoding(prefix, results, training_args)
-        rows.append(f"| {split} | {results[f'{prefix}_bleu']:.2f} | {chrf_text} | {decoding} |")
-        for metric in ("bleu", "chrf"):
-            signature = results.get(f"{prefix}_{metric}_signature")
+        chrf_text = f"{scores.chrf:.2f}" if scores.chrf is not None else "n/a"
+        decoding = _split_decoding(split, results, training_args)
+        rows.append(f"| {split} | {scores.bleu:.2f} | {chrf_text} | {decoding} |")
+        for metric, signature in (("bleu", scores.bleu_signature), ("chrf", scores.chrf_signature)):
             if signature:
                 signatures.append(f"{split} {metric}: {signature}")
     if not rows:
         return "## Evaluation\n\nNo evaluation results were recorded for this run."
-    if results.get("averaged_steps"):
-        averaged = _steps(results["averaged_steps"])
+    if results.averaged_steps:
+        averaged = _steps(results.averaged_steps)
         kept = f" (validation: the kept model, the average of steps {averaged})"
-    elif results.get("best_step"):
-        kept = f" (validation: the kept checkpoint, step {results['best_step']})"
+    elif results.best_step:
+        kept = f" (validation: the kept checkpoint, step {results.best_step})"
     else:
         kept = ""
     text = [
@@ -438,8 +430,7 @@ def _evaluation_section(records: RunRecords) -> str:
         "|---|---|---|---|",
         *rows,
     ]
-    by_source = results.get("test_by_source")
-    if by_source:
+    if results.test_by_source:
         text += [
             "",
             "Test scores by data source (where the model works and where it does not):",
@@ -447,9 +438,9 @@ def _evaluation_section(records: RunRecords) -> str:
             "| Source | Pairs | BLEU | chrF |",
             "|---|---|---|---|",
             *(
-                f"| {_source_label(source, records.hub_dataset)} | {row['pairs']:,} | "
-                f"{row['bleu']:.2f} | {row['chrf']:.2f} |"
-                for source, row in by_source.items()
+                f"| {_source_label(source, records.hub_dataset)} | {row.pairs:,} | "
+                f"{row.bleu:.2f} | {row.chrf:.2f} |"
+                for source, row in results.test_by_source.items()
             ),
         ]
     if signatures:
@@ -488,7 +479,7 @@ print(translator(["안녕하세요.", "감사합니다."]))  # [{{"translation_t
 
 
 def _limitations_section(records: RunRecords) -> str:
-    train_pairs = (records.run_info.get("data") or {}).get("train_pairs")
+    train_pairs = records.run_info.data.train_pairs
     size = f"{train_pairs:,} sentence pairs" if train_pairs is not None else "a limited corpus"
     lines = [
         "## Limitations",

@@ -34,10 +34,6 @@ logger = logging.get_logger(__name__)
 
 MAX_TARGET_LENGTH = 256  # generate()'s default cap on new tokens
 
-# transformers 5.24 renamed the generation cache argument and output field from
-# `past_key_values` to `cache`; the remote code must run under whichever version a user has.
-CACHE_ARG = "cache" if "cache" in Seq2SeqLMOutput.__dataclass_fields__ else "past_key_values"
-
 
 class RNNDecoderState:
     """The decoder's recurrent state, passed between generation steps as the generation cache.
@@ -869,7 +865,6 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         encoder_outputs=None,
         labels=None,
         cache=None,
-        past_key_values=None,
         use_cache=None,
         output_attentions=None,
         output_hidden_states=None,
@@ -889,11 +884,11 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         output_hidden_states: encoder and decoder hidden states, each the embeddings and then one
             entry per layer; the decoder's top entry is the vector the output layer reads. The
             decoder then runs step by step, the one path that sees every layer's outputs.
-        cache (or `past_key_values` before transformers 5.24): an `RNNDecoderState` to continue
+        cache: an `RNNDecoderState` to continue
             from. decoder_attention_mask is accepted for API compatibility; a recurrent decoder
             is causal, so right padding of the target needs no mask.
         """
-        state = cache if cache is not None else past_key_values
+        state = cache
         if not isinstance(state, RNNDecoderState):  # e.g. an empty cache object from generate()
             state = None
         config = self.config
@@ -992,7 +987,7 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             cross_attentions=cross_attentions,
             encoder_last_hidden_state=memory,
             encoder_hidden_states=encoder_outputs.hidden_states,
-            **{CACHE_ARG: state if use_cache else None},
+            cache=state if use_cache else None,
         )
         return result if return_dict else result.to_tuple()
 

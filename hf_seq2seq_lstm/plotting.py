@@ -10,7 +10,7 @@ import functools
 import importlib.util
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -18,6 +18,8 @@ import numpy as np
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from .run_records import LogEntry
 
 KOREAN_FONT_FILE = "NanumGothic.ttf"
 # Where `apt-get install fonts-nanum` puts the same font.
@@ -182,50 +184,54 @@ def _merge_byte_pieces(tokens: Sequence[str]) -> tuple[list[list[int]], list[str
 
 
 def plot_training_curves(
-    history: Sequence[Mapping], path: str | Path, selected_step: int | None = None
+    history: Sequence[LogEntry], path: str | Path, selected_step: int | None = None
 ) -> Path:
     """Plot loss, BLEU/chrF (evaluation points only) and teacher-forcing ratio over steps as a PNG.
 
-    `history` is a list of records such as `{"step": 100, "loss": 2.3,
-    "teacher_forcing_ratio": 0.9}`; records may also carry "eval_loss", "eval_bleu" and
-    "eval_chrf" (train.py's evaluation records), drawn at the steps where they appear.
-    `selected_step`, the step of the kept model, is marked on every panel. The
-    teacher-forcing panel is left out when the ratio never changed. Returns the path written.
+    `history` is train.py's log (`run_records.LogHistory.entries`): training entries carry the
+    loss and teacher-forcing ratio, evaluation entries the validation loss, BLEU and chrF, each
+    drawn at the steps where it appears. `selected_step`, the step of the kept model, is marked
+    on every panel. The teacher-forcing panel is left out when the ratio never changed. Returns
+    the path written.
     """
     with matplotlib.rc_context({"font.family": _font_families()}):
         return _save(training_curves_figure(history, selected_step), path)
 
 
-def training_curves_figure(history: Sequence[Mapping], selected_step: int | None = None) -> Figure:
+def training_curves_figure(history: Sequence[LogEntry], selected_step: int | None = None) -> Figure:
     """The figure `plot_training_curves` saves (see there)."""
     if not history:
         raise ValueError("history: nothing to plot, the list is empty")
 
-    def series(key: str) -> tuple[list, list]:
-        points = [(record["step"], record[key]) for record in history if key in record]
+    def series(read: Callable[[LogEntry], float | None]) -> tuple[list, list]:
+        """(steps, values) of the entries that hold the value `read` reads."""
+        points = [(entry.step, read(entry)) for entry in history if read(entry) is not None]
         return [step for step, _ in points], [value for _, value in points]
 
-    ratios = set(series("teacher_forcing_ratio")[1])
+    def validation(score: str) -> Callable[[LogEntry], float | None]:
+        return lambda entry: getattr(entry.validation, score) if entry.validation else None
+
+    ratios = set(series(lambda entry: entry.teacher_forcing_ratio)[1])
     panels = 3 if len(ratios) > 1 else 2
     figure = Figure(figsize=(8.0, 3.0 * panels), layout="constrained")
     all_axes = figure.subplots(panels, 1, sharex=True)
     loss_axes, score_axes = all_axes[:2]
 
-    loss_axes.plot(*series("loss"), label="training loss")
-    if series("eval_loss")[0]:
-        loss_axes.plot(*series("eval_loss"), marker="o", label="validation loss")
+    loss_axes.plot(*series(lambda entry: entry.loss), label="training loss")
+    if series(validation("loss"))[0]:
+        loss_axes.plot(*series(validation("loss")), marker="o", label="validation loss")
     loss_axes.set_ylabel("loss")
 
-    for key, label in (("eval_bleu", "BLEU"), ("eval_chrf", "chrF")):
-        if series(key)[0]:
-            score_axes.plot(*series(key), marker="o", label=label)
+    for name, label in (("bleu", "BLEU"), ("chrf", "chrF")):
+        if series(validation(name))[0]:
+            score_axes.plot(*series(validation(name)), marker="o", label=label)
     if not score_axes.lines:
         score_axes.text(0.5, 0.5, "no evaluation yet", ha="center", transform=score_axes.transAxes)
     score_axes.set_ylabel("validation score")
 
     if panels == 3:
         ratio_axes = all_axes[2]
-        ratio_axes.plot(*series("teacher_forcing_ratio"), color="tab:green")
+        ratio_axes.plot(*series(lambda entry: entry.teacher_forcing_ratio), color="tab:green")
         ratio_axes.set_ylim(-0.05, 1.05)
         ratio_axes.set_ylabel("teacher-forcing ratio")
     all_axes[-1].set_xlabel("step")

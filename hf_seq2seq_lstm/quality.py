@@ -8,17 +8,18 @@ teaching model, not a translator", on the card and on the demo page alike.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import ModelCard
 from huggingface_hub.errors import HTTPError
 
+from .run_records import Results
+
 # Below this chrF most output is wrong: such a model shows how translation is learnt, no more.
 TEACHING_MODEL_CHRF = 20.0
-# (all_results.json prefix, split name) in order of preference: the test split is the measure.
-_SPLITS = (("test", "test"), ("eval", "validation"))
+# In order of preference: the test split is the measure.
+_SPLITS = ("test", "validation")
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,13 @@ class Scores:
         )
 
 
-def scores_from_results(results: dict) -> Scores | None:
-    """The scores in a parsed all_results.json; None where no split was scored."""
-    for prefix, split in _SPLITS:
-        bleu, chrf = results.get(f"{prefix}_bleu"), results.get(f"{prefix}_chrf")
-        if bleu is not None or chrf is not None:
-            return Scores(split, bleu, chrf)
+def scores_from_results(results: Results) -> Scores | None:
+    """The scores in a run's all_results.json; None where no split was scored."""
+    scored = results.scored_splits()
+    for split in _SPLITS:
+        scores = scored.get(split)
+        if scores and (scores.bleu is not None or scores.chrf is not None):
+            return Scores(split, scores.bleu, scores.chrf)
     return None
 
 
@@ -58,7 +60,7 @@ def scores_from_card(card: ModelCard) -> Scores | None:
         (result.dataset_split, result.metric_type): result.metric_value
         for result in card.data.eval_results or []
     }
-    for _, split in _SPLITS:
+    for split in _SPLITS:
         bleu, chrf = values.get((split, "bleu")), values.get((split, "chrf"))
         if bleu is not None or chrf is not None:
             return Scores(split, bleu, chrf)
@@ -72,8 +74,8 @@ def read_scores(model: str) -> Scores | None:
     README.md. None where neither records scores, or the card cannot be fetched (offline).
     """
     folder = Path(model)
-    if (folder / "all_results.json").is_file():
-        return scores_from_results(json.loads((folder / "all_results.json").read_text("utf-8")))
+    if (folder / Results.FILE).is_file():
+        return scores_from_results(Results.read(folder))
     if folder.is_dir() and not (folder / "README.md").is_file():
         return None
     try:

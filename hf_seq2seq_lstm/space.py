@@ -1,10 +1,11 @@
 """The Gradio demo (app.py) as a Hugging Face Space that loads a published model repository.
 
 A Space cannot install this package, so `stage_space` copies the package modules that app.py
-imports (alignment.py, plotting.py, ...) beside it as a small `hf_seq2seq_lstm/` folder: app.py
-runs there as it is, no line rewritten. `default_model.txt` names the model repository the page
-loads when no --model_dir is given (app.py reads it), `requirements.txt` and `packages.txt` say
-what the Space installs, and README.md holds the metadata the Hub builds the Space from.
+imports (inference.py, quality.py, ...), and those they import in turn, beside it as a small
+`hf_seq2seq_lstm/` folder: app.py runs there as it is, no line rewritten. `default_model.txt`
+names the model repository the page loads when no --model_dir is given (app.py reads it),
+`requirements.txt` and `packages.txt` say what the Space installs, and README.md holds the
+metadata the Hub builds the Space from.
 `publish_space` stages and uploads through the same path as a model (`hub.stage_then_upload`).
 """
 
@@ -23,6 +24,12 @@ from .hub import PublishError, check_repo_id, resolve_license, stage_folder, sta
 from .model_card import PACKAGE_NAME, min_transformers_version
 
 PACKAGE_DIR = Path(__file__).parent
+# The model's own code travels with the model (its repository's remote code), never in a Space.
+MODEL_CODE_MODULES = (
+    "configuration_seq2seq_lstm",
+    "modeling_seq2seq_lstm",
+    "pipeline_seq2seq_lstm",
+)
 # app.py reads this file, beside itself, for its default model.
 DEFAULT_MODEL_FILE = "default_model.txt"
 SPACE_FILES = (
@@ -73,31 +80,38 @@ def gradio_sdk_version() -> str:
 
 
 def app_package_modules(app_file: str | os.PathLike) -> list[str]:
-    """The package modules `app_file` imports, by name ("alignment", ...), in import order.
+    """The package modules `app_file` imports, directly or through one another, by name
+    ("inference", ...), in the order they are first imported.
 
     Raises:
-        PublishError: `app_file` imports the package's top level, or a module that imports other
-            parts of the package: the Space would lack them.
+        PublishError: an import of the package's top level or of a subpackage (a Space gets
+            single modules), or of a module that needs the model's code (MODEL_CODE_MODULES),
+            which a Space loads from the model repository instead.
     """
-    modules = []
-    for statement, imported in _package_imports(Path(app_file)):
-        name = imported.removeprefix(f"{PACKAGE_NAME}.")
-        if imported == PACKAGE_NAME or "." in name:
-            raise PublishError(
-                f"{app_file} imports {imported!r} ({statement!r}); a Space gets copies of single "
-                f"modules only: import from `{PACKAGE_NAME}.<module>`"
-            )
-        module_file = PACKAGE_DIR / f"{name}.py"
-        if not module_file.is_file():
-            raise PublishError(f"{app_file} imports {imported!r}, which has no {module_file}")
-        inner = _package_imports(module_file)
-        if inner:
-            raise PublishError(
-                f"{app_file} imports {imported!r}, which imports other parts of the package "
-                f"({inner[0][0]!r}) that a Space would lack"
-            )
-        if name not in modules:
-            modules.append(name)
+    modules: list[str] = []
+
+    def visit(source_file: Path, importer: str) -> None:
+        # importer: how the messages name what imports here ("app.py imports 'x', which").
+        for statement, imported in _package_imports(source_file):
+            name = imported.removeprefix(f"{PACKAGE_NAME}.")
+            if imported == PACKAGE_NAME or "." in name:
+                raise PublishError(
+                    f"{importer} imports {imported!r} ({statement!r}); a Space gets copies of "
+                    f"single modules only: import from `{PACKAGE_NAME}.<module>`"
+                )
+            if name in MODEL_CODE_MODULES:
+                raise PublishError(
+                    f"{importer} imports other parts of the package that a Space must not carry "
+                    f"({statement!r}): the model's code comes with the model, from its repository"
+                )
+            module_file = PACKAGE_DIR / f"{name}.py"
+            if not module_file.is_file():
+                raise PublishError(f"{importer} imports {imported!r}, which has no {module_file}")
+            if name not in modules:
+                modules.append(name)
+                visit(module_file, f"{importer} imports {imported!r}, which")
+
+    visit(Path(app_file), str(app_file))
     return modules
 
 
@@ -110,7 +124,7 @@ def make_space_card(space_id: str, model_repo_id: str, license: str | None = Non
         app_file="app.py",
         models=[model_repo_id],
         # Optional for a Space (its code is this package's); validated like the model card's.
-        license=resolve_license(license, {}) if license else None,
+        license=resolve_license(license) if license else None,
         short_description="Korean to English RNN translation with its attention heatmap",
         tags=["translation", "seq2seq", "rnn", "attention", PACKAGE_NAME],
     )

@@ -3,9 +3,10 @@
 python recipes/ablation_table.py OUT_ROOT
 """
 
-import json
 import sys
 from pathlib import Path
+
+from hf_seq2seq_lstm.run_records import Results
 
 CHANGES = {
     "luong": "the recipe (bi-LSTM, Luong attention, teacher forcing 1.0)",
@@ -22,15 +23,14 @@ def main(argv=None):
     print("| row | test BLEU (greedy) | test chrF | train loss | train time | target tok/s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, change in CHANGES.items():
-        results_file = root / name / "all_results.json"
-        if not results_file.is_file():
+        if not (root / name / Results.FILE).is_file():
             print(f"| {change} | not run | | | | |")
             continue
-        results = json.loads(results_file.read_text())
+        results = Results.read(root / name)
         print(
-            f"| {change} | {results['test_bleu']:.2f} | {results['test_chrf']:.1f} | "
-            f"{results['train_loss']:.2f} | {results['train_runtime_s'] / 60:.1f} min | "
-            f"{results['train_target_tokens_per_s']:,.0f} |"
+            f"| {change} | {results.test.bleu:.2f} | {results.test.chrf:.1f} | "
+            f"{results.train_loss:.2f} | {results.train_runtime_s / 60:.1f} min | "
+            f"{results.train_target_tokens_per_s:,.0f} |"
         )
 
 

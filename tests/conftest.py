@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -27,6 +28,16 @@ def shared_data() -> Path:
             pytest.fail(f"shared data required but not found at {data}")
         pytest.skip(f"shared corpus not found at {data} (set HF_SEQ2SEQ_SHARED to its parent)")
     return data
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op thread for a module's tests (`pytestmark = pytest.mark.usefixtures(...)`): on
+    a busy 2-core machine two threads wait on each other far longer than tiny models compute."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import os
 import shutil
 import socket
 import sys
-import textwrap
 import urllib.request
 from pathlib import Path
 
@@ -26,23 +25,27 @@ import pytest
 import torch
 import yaml
 from fontTools.ttLib import TTFont
+from helpers import (
+    FAKE_TOKEN,
+    SCRIPTS,
+    RecordingHfApi,
+    overfit,
+    pairs_tokenizer,
+    run_without_package,
+)
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from test_hub import FAKE_TOKEN, RecordingHfApi
-from test_modeling import run_without_package
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 import push_to_hub
 from hf_seq2seq_lstm import (
-    Seq2SeqLSTMConfig,
-    Seq2SeqLSTMForConditionalGeneration,
     hub,
     plotting,
     quality,
     space,
 )
 from hf_seq2seq_lstm.alignment import translate_with_attention
-from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
+from hf_seq2seq_lstm.run_records import Results
 
 REQUIRE_DEMO = os.environ.get("HF_SEQ2SEQ_REQUIRE_DEMO") == "1"
 
@@ -65,14 +68,7 @@ def require(module_name: str, reason: str):
 gr = require("gradio", "gradio is not installed: pip install -e '.[demo]'")
 import app  # noqa: E402 (needs gradio)
 
-PAIRS = [
-    ("오늘 날씨가 좋네요.", "The weather is nice today."),
-    ("지하철역이 어디예요?", "Where is the subway station?"),
-    ("안녕하세요.", "Hello."),
-    ("감사합니다.", "Thank you."),
-    ("이거 얼마예요?", "How much is this?"),
-    ("배가 고파요.", "I am hungry."),
-]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 MAX_SOURCE_TOKENS = 48
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "artifacts")
 SPACE_ID, MODEL_REPO_ID = "alice/ko-en-demo", "alice/ko-en-lstm"
@@ -80,48 +76,14 @@ APP_FILE = Path(push_to_hub.APP_FILE)
 PACKAGE_DIR = Path(space.__file__).parent
 
 
-def overfit(tokenizer, attention: str, steps: int = 100) -> Seq2SeqLSTMForConditionalGeneration:
-    """A one-layer LSTM trained on PAIRS until it reproduces them (about a second on a CPU)."""
-    torch.manual_seed(0)
-    config = Seq2SeqLSTMConfig(
-        src_vocab_size=len(tokenizer), tgt_vocab_size=len(tokenizer), embedding_dim=32,
-        hidden_dim=64, num_layers=1, dropout=0.0, attention=attention,
-    )  # fmt: skip
-    model = Seq2SeqLSTMForConditionalGeneration(config)
-    batch = tokenizer(
-        [ko for ko, _ in PAIRS], text_target=[en for _, en in PAIRS], padding=True,
-        return_tensors="pt",
-    )  # fmt: skip
-    batch["labels"][batch["labels"] == tokenizer.pad_token_id] = -100
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(steps):
-        optimizer.zero_grad()
-        model(**batch).loss.backward()
-        optimizer.step()
-    return model.eval()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """One intra-op thread: on a busy 2-core machine two threads wait on each other ~100x longer
-    than the tiny models take to compute."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def model_dirs(tmp_path_factory):
     """{attention: folder} for "bahdanau" and "none", saved the plain way (save_pretrained)."""
-    tokenizer = train_bpe_tokenizer(
-        [text for pair in PAIRS for text in pair] * 3, vocab_size=320, min_frequency=1,
-        model_max_length=MAX_SOURCE_TOKENS,
-    )  # fmt: skip
+    tokenizer = pairs_tokenizer(model_max_length=MAX_SOURCE_TOKENS)
     folders = {}
     for attention in ("bahdanau", "none"):
         folder = tmp_path_factory.mktemp(f"model-{attention}")
-        overfit(tokenizer, attention).save_pretrained(folder)
+        overfit(tokenizer, embedding_dim=32, attention=attention).save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         folders[attention] = folder
     return folders
@@ -129,7 +91,7 @@ def model_dirs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def translators(model_dirs):
-    return {attention: app.load_translator(str(folder)) for attention, folder in model_dirs.items()}
+    return {attention: app.Translator.load(str(folder)) for attention, folder in model_dirs.items()}
 
 
 def free_port() -> int:
@@ -328,8 +290,8 @@ def test_each_column_names_its_model_with_its_measured_scores(model_dirs, transl
     folder = tmp_path / "trained"
     shutil.copytree(model_dirs["bahdanau"], folder)
     results = {"test_bleu": 2.5, "test_chrf": 18.75, "eval_bleu": 3.0, "eval_chrf": 21.0}
-    (folder / "all_results.json").write_text(json.dumps(results))
-    low = app.load_translator(str(folder))
+    Results.from_json(results).write(folder)
+    low = app.Translator.load(str(folder))
     assert low.scores == quality.Scores("test", 2.5, 18.75)
     heading, verdict = app.describe(low).split("\n\n")
     assert heading == (
@@ -357,10 +319,10 @@ def test_a_quantized_model_translates_as_float32_and_its_heading_says_so(
 ):
     from hf_seq2seq_lstm.quantization import QUANTIZE_CHOICES
 
-    assert app.QUANTIZE_CHOICES == QUANTIZE_CHOICES  # the Space's copy names them itself
+    assert app.QUANTIZE_CHOICES == QUANTIZE_CHOICES
     assert app.parse_args(["--quantize", quantize]).quantize == quantize
     assert app.parse_args([]).quantize == "none"
-    translator = app.load_translator(str(model_dirs["bahdanau"]), quantize)
+    translator = app.Translator.load(str(model_dirs["bahdanau"]), quantize)
     text = "오늘 날씨가 좋네요.\n지하철역이 어디예요?"
     result = app.translate_text(translator, text, app.Decoding(), line=2)
     expected = app.translate_text(translators["bahdanau"], text, app.Decoding(), line=2)
@@ -517,38 +479,6 @@ def test_without_a_korean_font_the_page_is_served_without_a_web_font(monkeypatch
     assert "No Korean font to serve" in caplog.text
 
 
-SPACE_CHECK = textwrap.dedent(
-    """
-    import json, socket, sys, urllib.request
-    staged, model_dir = sys.argv[1], sys.argv[2]
-    try:
-        import hf_seq2seq_lstm
-        raise SystemExit("the package must not be importable here")
-    except ImportError:
-        pass
-    sys.path.insert(0, staged)
-    import app
-    print("DEFAULT:" + json.dumps(app.parse_args([]).model_dir))
-    translator = app.load_translator(model_dir)
-    result = app.translate_text(translator, "오늘 날씨가 좋네요.\\n지하철역이 어디예요?", app.Decoding())
-    print("RESULT:" + json.dumps([result.english, result.nbest, result.heatmap.size]))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    demo = app.build_demo([translator])
-    style = app.page_style()
-    demo.launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **style
-    )
-    print("PAGE:" + str(urllib.request.urlopen(demo.local_url).status))
-    font_url = demo.local_url + style["css"].split("url('")[1].split("')")[0]
-    with urllib.request.urlopen(font_url) as font:
-        print("FONT:" + json.dumps([font.status, font.read() == app.web_font_file().read_bytes()]))
-    demo.close()
-    """
-)
-
-
 def stage_space_dry_run(tmp_path):
     staged = tmp_path / "space"
     push_to_hub.main(
@@ -587,11 +517,13 @@ def test_space_folder_holds_exactly_the_space_files_with_bounded_requirements(tm
     assert sorted(path.name for path in package.iterdir()) == [
         "__init__.py",
         "alignment.py",
+        "inference.py",
         "plotting.py",
         "quality.py",
-        "quantization.py",  # imported when the page is asked for --quantize
+        "quantization.py",
+        "run_records.py",  # read by quality.py and plotting.py
     ]
-    for name in ("alignment.py", "plotting.py", "quality.py"):
+    for name in ("alignment.py", "inference.py", "plotting.py", "quality.py", "run_records.py"):
         assert (package / name).read_bytes() == (PACKAGE_DIR / name).read_bytes(), name
     spec = importlib.util.spec_from_file_location("space_app", staged / "app.py")
     space_app = importlib.util.module_from_spec(spec)
@@ -642,9 +574,8 @@ def test_the_staged_app_runs_without_the_package_against_a_local_model(
     tmp_path, model_dirs, translators, hf_home
 ):
     staged = stage_space_dry_run(tmp_path)
-    (tmp_path / "check.py").write_text(SPACE_CHECK)
     result = run_without_package(
-        str(tmp_path / "check.py"), str(staged), str(model_dirs["bahdanau"]), hf_home=hf_home
+        SCRIPTS / "space_check.py", str(staged), str(model_dirs["bahdanau"]), hf_home=hf_home
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)

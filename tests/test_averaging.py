@@ -2,8 +2,8 @@
 
 import pytest
 import torch
+from helpers import padded_batch, tiny_model
 from safetensors.torch import load_file, load_model, save_model
-from test_modeling import padded_batch, tiny_model
 
 from hf_seq2seq_lstm.averaging import average_weight_files
 

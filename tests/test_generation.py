@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 import torch
-from test_modeling import EOS, PAD, SRC_VOCAB, padded_batch, tiny_model
+from helpers import EOS, PAD, SRC_VOCAB, padded_batch, tiny_model
 
 VARIANTS = list(itertools.product(["lstm", "gru"], ["none", "bahdanau", "luong"], [False, True]))
 SEARCHES = {

@@ -3,13 +3,12 @@ tokenizer without remote code, and scores through the offline metrics."""
 
 import importlib.util
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 import sacrebleu
 import torch
-from test_modeling import run_without_package
+from helpers import SCRIPTS, run_without_package
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig, pipeline
 
 from hf_seq2seq_lstm import (
@@ -54,29 +53,12 @@ def model_and_tokenizer(model_dir):
 # What transformers prints when it asks to run remote code, and when it falls back to a bare config.
 PROMPT_SIGNS = ("[y/N]", "trust_remote_code", "custom code", "to instantiate a model of type")
 
-TOKENIZER_CHECK = textwrap.dedent(
-    """
-    import json, sys
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
-    folder, sentence, ways = sys.argv[1], sys.argv[2], sys.argv[3:]
-    loaders = {
-        "fast class": lambda: PreTrainedTokenizerFast.from_pretrained(folder),
-        "auto, trusted": lambda: AutoTokenizer.from_pretrained(folder, trust_remote_code=True),
-        "auto": lambda: AutoTokenizer.from_pretrained(folder),
-    }
-    for way in ways:
-        tokenizer = loaders[way]()
-        fast = isinstance(tokenizer, PreTrainedTokenizerFast)
-        print("RESULT:" + json.dumps([way, fast, tokenizer(sentence)["input_ids"]]))
-    """
-)
-
 
 def load_tokenizer_without_package(model_dir, sentence, *ways, hf_home):
     """{way: (is a PreTrainedTokenizerFast, input ids of `sentence`)} and everything printed."""
-    script = hf_home / "check_tokenizer.py"
-    script.write_text(TOKENIZER_CHECK)
-    result = run_without_package(str(script), str(model_dir), sentence, *ways, hf_home=hf_home)
+    result = run_without_package(
+        SCRIPTS / "tokenizer_check.py", str(model_dir), sentence, *ways, hf_home=hf_home
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = {}
     for line in result.stdout.splitlines():

@@ -4,11 +4,11 @@ Nothing here reaches the Hub: dry runs stage folders locally, and the upload pat
 against a recording stand-in for `HfApi` (or the real one in offline mode, for network failure).
 """
 
+import dataclasses
 import json
 import logging
 import re
 import shutil
-import textwrap
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -16,13 +16,14 @@ import pytest
 import torch
 import yaml
 from accelerate.state import AcceleratorState
-from test_modeling import run_without_package, tiny_config
+from helpers import FAKE_TOKEN, SCRIPTS, RecordingHfApi, run_without_package, tiny_config
 from transformers import AutoTokenizer
 
 import push_to_hub
 import train
 from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration, hub, model_card, quality
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
+from hf_seq2seq_lstm.run_records import DataInfo, Results, RunInfo
 from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
 
 PACKAGE_DIR = Path(hub.__file__).parent
@@ -65,7 +66,6 @@ RESULTS = {
     "best_step": 8,
     "epochs": 1,
 }
-FAKE_TOKEN = "hf_test_token_that_must_never_be_shown"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -118,23 +118,16 @@ def trained_dir(tmp_path_factory):
             "metric_for_best_model": "chrf",
         },
     )
-    write_json(folder / "all_results.json", RESULTS)
-    write_json(
-        folder / "run_info.json",
-        {
-            "package_version": "0.1.0",
-            "torch_version": torch.__version__,
-            "transformers_version": "5.24.0",
-            "git_commit": None,
-            "tokenizer_sha256": "0" * 64,
-            "data": {
-                "sources": [str(data_dir / "train.tsv")],
-                "license": "CC-BY-4.0",
-                "aihub": False,
-                "train_pairs": 27,
-            },
-        },
-    )
+    Results.from_json(RESULTS).write(folder)
+    RunInfo(
+        package_version="0.1.0",
+        torch_version=torch.__version__,
+        transformers_version="5.24.0",
+        tokenizer_sha256="0" * 64,
+        data=DataInfo(
+            sources=[str(data_dir / "train.tsv")], license="CC-BY-4.0", aihub=False, train_pairs=27
+        ),
+    ).write(folder)
     (folder / "training_curves.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     (folder / "checkpoint-10").mkdir()
     (folder / "checkpoint-10" / "optimizer.bin").write_bytes(b"optimizer state")
@@ -144,16 +137,22 @@ def trained_dir(tmp_path_factory):
 
 
 def copy_run(trained_dir, destination, **run_info_data):
-    """A copy of the trained folder whose run_info.json `data` entries are overridden."""
+    """A copy of the trained folder whose run_info.json `data` fields are overridden."""
     shutil.copytree(trained_dir, destination)
-    run_info = json.loads((destination / "run_info.json").read_text())
-    run_info["data"].update(run_info_data)
-    write_json(destination / "run_info.json", run_info)
+    run_info = RunInfo.read(destination)
+    dataclasses.replace(run_info, data=dataclasses.replace(run_info.data, **run_info_data)).write(
+        destination
+    )
     return destination
 
 
 def update_json(path, **changes):
     write_json(path, {**json.loads(path.read_text(encoding="utf-8")), **changes})
+
+
+def update_results(folder, **changes):
+    """all_results.json with `changes` to its JSON fields, checked against `Results`."""
+    Results.from_json({**Results.read(folder).to_json(), **changes}).write(folder)
 
 
 def card_metadata(card_path):
@@ -167,26 +166,6 @@ def no_saved_token(tmp_path, monkeypatch):
     for variable in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-
-
-class RecordingHfApi:
-    """Stands in for `huggingface_hub.HfApi`: records calls and the files seen at upload time."""
-
-    calls = []
-
-    def __init__(self, token=None):
-        self.calls.append(("init", {"token": token}))
-
-    def create_repo(self, repo_id, **kwargs):
-        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
-
-    def create_branch(self, repo_id, **kwargs):
-        self.calls.append(("create_branch", {"repo_id": repo_id, **kwargs}))
-
-    def upload_folder(self, **kwargs):
-        files = sorted(path.name for path in Path(kwargs["folder_path"]).iterdir())
-        self.calls.append(("upload_folder", {**kwargs, "files": files}))
-        return type("Commit", (), {"commit_url": f"https://hf.co/{kwargs['repo_id']}/commit/1"})
 
 
 @pytest.fixture
@@ -312,7 +291,7 @@ def test_card_opens_with_the_test_scores_and_says_plainly_when_they_are_low(trai
 )
 def test_scores_at_or_above_chrf_20_carry_no_warning(trained_dir, tmp_path, results, scores):
     run = copy_run(trained_dir, tmp_path / "run")
-    update_json(run / "all_results.json", **results)
+    update_results(run, **results)
     _, body = card_metadata(hub.stage_repository(run, tmp_path / "staged") / "README.md")
     assert f"**Measured scores:** {scores}" in body
     assert "teaching model" not in body
@@ -373,7 +352,7 @@ def test_card_names_the_selection_metric_and_the_checkpoint_averaging(
 ):
     run = copy_run(trained_dir, tmp_path / "run")
     update_json(run / "training_args.json", metric_for_best_model=metric)
-    update_json(run / "all_results.json", **results)
+    update_results(run, **results)
     _, body = card_metadata(hub.stage_repository(run, tmp_path / "staged") / "README.md")
     assert kept in body
     if results.get("averaged_steps"):
@@ -389,7 +368,7 @@ def test_card_tables_test_scores_by_source_naming_local_data_by_base_name(traine
         # a local dataset folder's pairs carry its path as their source
         str(tmp_path / "corpora" / "news"): {"pairs": 1500, "bleu": 1.0, "chrf": 15.5},
     }
-    update_json(run / "all_results.json", test_by_source=by_source)
+    update_results(run, test_by_source=by_source)
     _, body = card_metadata(hub.stage_repository(run, tmp_path / "staged") / "README.md")
     assert "| Source | Pairs | BLEU | chrF |" in body
     assert "| tatoeba | 120 | 8.50 | 27.25 |" in body
@@ -438,15 +417,12 @@ def test_a_real_train_run_stages_with_its_figures_and_the_builtin_corpus_licence
 def test_card_links_hub_datasets_and_names_local_data_by_base_name_only(
     trained_dir, tmp_path, kind
 ):
-    run = copy_run(trained_dir, tmp_path / "run")
     dataset = "Helsinki-NLP/opus-100" if kind == "hub" else str(tmp_path / "corpora" / "koen")
     if kind == "local-folder":
         Path(dataset).mkdir(parents=True)
+    run = copy_run(trained_dir, tmp_path / "run", sources=[dataset])
     args = json.loads((run / "training_args.json").read_text())
     write_json(run / "training_args.json", {**args, "train_file": None, "dataset_name": dataset})
-    run_info = json.loads((run / "run_info.json").read_text())
-    run_info["data"]["sources"] = [dataset]
-    write_json(run / "run_info.json", run_info)
     staged = hub.stage_repository(run, tmp_path / "staged")
     metadata, body = card_metadata(staged / "README.md")
     if kind == "hub":
@@ -456,36 +432,6 @@ def test_card_links_hub_datasets_and_names_local_data_by_base_name_only(
         assert "datasets" not in metadata
         # The dataset folder's path; the dry run's snippets name the staged folder itself.
         assert "`koen` (local data)" in body and str(tmp_path / "corpora") not in body
-
-
-REMOTE_TRANSLATION_CHECK = textwrap.dedent(
-    """
-    import json, sys
-    from transformers import (AutoConfig, AutoModel, AutoModelForSeq2SeqLM, AutoTokenizer,
-                              pipeline)
-
-    folder, expected_file = sys.argv[1], sys.argv[2]
-    expected = json.load(open(expected_file))
-    try:
-        import hf_seq2seq_lstm
-        raise SystemExit("the package must not be importable here")
-    except ImportError:
-        pass
-    config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
-    assert config.model_type == "seq2seq_lstm", config.model_type
-    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
-    inputs = tokenizer(expected["sources"], return_tensors="pt", padding=True)
-    for auto in (AutoModel, AutoModelForSeq2SeqLM):
-        model = auto.from_pretrained(folder, trust_remote_code=True).eval()
-        ids = model.generate(**inputs, num_beams=1, max_new_tokens=8).tolist()
-        assert ids == expected["ids"], (auto.__name__, ids, expected["ids"])
-    translator = pipeline("translation", model=folder, trust_remote_code=True)
-    outputs = translator(expected["sources"], num_beams=1, max_new_tokens=8)
-    texts = [output["translation_text"] for output in outputs]
-    assert texts == expected["texts"], (texts, expected["texts"])
-    print("remote translation ok")
-    """
-)
 
 
 @pytest.mark.slow
@@ -503,9 +449,11 @@ def test_staged_folder_translates_identically_without_the_package(trained_dir, t
     write_json(
         tmp_path / "expected.json", {"sources": SOURCES, "ids": ids.tolist(), "texts": texts}
     )
-    (tmp_path / "check.py").write_text(REMOTE_TRANSLATION_CHECK)
     result = run_without_package(
-        str(tmp_path / "check.py"), str(staged), str(tmp_path / "expected.json"), hf_home=hf_home
+        SCRIPTS / "remote_translation_check.py",
+        str(staged),
+        str(tmp_path / "expected.json"),
+        hf_home=hf_home,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "remote translation ok" in result.stdout

@@ -4,11 +4,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import evaluate
 import pytest
 import sacrebleu
+from helpers import REPO_ROOT, SCRIPTS
 
 from hf_seq2seq_lstm.metrics import (
     AVAILABLE_METRICS,
@@ -18,7 +18,6 @@ from hf_seq2seq_lstm.metrics import (
     translation_scores_by_group,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PREDICTIONS = [
     "the cat sat on the mat",
     "he reads a book every night",
@@ -117,10 +116,6 @@ def test_unknown_metric_name_lists_the_valid_ones():
 
 
 def test_metrics_load_in_a_fresh_offline_process(tmp_path):
-    script = (
-        "import json; from hf_seq2seq_lstm.metrics import compute_translation_scores as c; "
-        "print(json.dumps(c(['the cat sat on the mat'], ['the cat sat on the mat'])))"
-    )
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
@@ -129,7 +124,11 @@ def test_metrics_load_in_a_fresh_offline_process(tmp_path):
     }
     # From an unrelated folder: the scripts must be found by absolute path, not the working directory.
     completed = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+        [sys.executable, str(SCRIPTS / "metrics_check.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout.strip().splitlines()[-1])["bleu"] == pytest.approx(100.0)

@@ -3,53 +3,30 @@
 import itertools
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import (
+    BOS,
+    EOS,
+    PAD,
+    SCRIPTS,
+    SRC_VOCAB,
+    TGT_VOCAB,
+    padded_batch,
+    run_without_package,
+    tiny_config,
+    tiny_model,
+)
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration
-from hf_seq2seq_lstm.modeling_seq2seq_lstm import (
-    CACHE_ARG,
-    RNNDecoderState,
-    linear_cross_entropy,
-)
+from hf_seq2seq_lstm.modeling_seq2seq_lstm import RNNDecoderState, linear_cross_entropy
 
-SRC_VOCAB, TGT_VOCAB, PAD, BOS, EOS = 37, 29, 0, 2, 3
 VARIANTS = list(
     itertools.product(["lstm", "gru"], ["none", "bahdanau", "luong"], [False, True], [False, True])
 )
-
-
-def tiny_config(**overrides):
-    fields = dict(
-        src_vocab_size=SRC_VOCAB,
-        tgt_vocab_size=TGT_VOCAB,
-        embedding_dim=12,
-        hidden_dim=16,
-        num_layers=2,
-        dropout=0.0,
-    )
-    fields.update(overrides)
-    return Seq2SeqLSTMConfig(**fields)
-
-
-def tiny_model(seed=0, **overrides):
-    torch.manual_seed(seed)
-    return Seq2SeqLSTMForConditionalGeneration(tiny_config(**overrides))
-
-
-def padded_batch(lengths, vocab, seed=0):
-    """Right-padded ids (B, max_len) with tokens >= 4 (no specials) and the matching mask."""
-    generator = torch.Generator().manual_seed(seed)
-    ids = torch.full((len(lengths), max(lengths)), PAD)
-    for row, length in enumerate(lengths):
-        ids[row, :length] = torch.randint(4, vocab, (length,), generator=generator)
-    return ids, ids.ne(PAD).long()
 
 
 @pytest.mark.parametrize("cell,attention,input_feeding,bidirectional", VARIANTS)
@@ -424,13 +401,12 @@ def test_standard_api_hidden_states_tuples_attribute_map_and_cache_default():
     torch.testing.assert_close(as_tuple[0], out.loss)
     torch.testing.assert_close(as_tuple[1], out.logits)
 
-    assert isinstance(getattr(out, CACHE_ARG), RNNDecoderState)  # use_cache from config (True)
+    assert isinstance(out.cache, RNNDecoderState)  # use_cache from config (True)
     model.config.use_cache = False
-    assert getattr(model(**batch), CACHE_ARG) is None
+    assert model(**batch).cache is None
 
 
-def test_cache_argument_uses_the_running_transformers_name():
-    assert CACHE_ARG == "cache"  # the pinned transformers (>= 5.24)
+def test_decoding_continues_from_the_state_passed_as_cache():
     model = tiny_model().eval()
     input_ids, attention_mask = padded_batch([4], SRC_VOCAB)
     prefix = torch.tensor([[BOS, 5, 6]])
@@ -438,14 +414,15 @@ def test_cache_argument_uses_the_running_transformers_name():
     first = model(
         input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=prefix[:, :2]
     )
-    for name in ("cache", "past_key_values"):  # the older name is still accepted
-        step = model(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            decoder_input_ids=prefix[:, 2:],
-            **{name: first.cache},
-        )
-        torch.testing.assert_close(step.logits[:, -1], full.logits[:, -1])
+    step = model(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        decoder_input_ids=prefix[:, 2:],
+        cache=first.cache,
+    )
+    torch.testing.assert_close(step.logits[:, -1], full.logits[:, -1])
+    with pytest.raises(TypeError, match="past_key_values"):  # the name before transformers 5.24
+        model(input_ids=input_ids, decoder_input_ids=prefix[:, 2:], past_key_values=first.cache)
 
 
 def test_resize_token_embeddings_keeps_every_embedding_and_config_consistent():
@@ -583,57 +560,6 @@ def test_save_and_load_is_strict_and_keeps_generation_defaults(tmp_path):
         torch.testing.assert_close(loaded.state_dict()[key], value)
 
 
-REMOTE_CHECK = textwrap.dedent(
-    """
-    import sys, torch
-    sys.path = [p for p in sys.path if p not in ("", ".") and "hf_seq2seq_lstm" not in p]
-    try:
-        import hf_seq2seq_lstm  # noqa: F401
-        raise SystemExit("the package must not be importable here")
-    except ImportError:
-        pass
-    from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
-    folder, tensors = sys.argv[1], torch.load(sys.argv[2])
-    assert AutoConfig.from_pretrained(folder, trust_remote_code=True).model_type == "seq2seq_lstm"
-    for auto in (AutoModel, AutoModelForSeq2SeqLM):
-        model = auto.from_pretrained(folder, trust_remote_code=True).eval()
-        logits = model(input_ids=tensors["input_ids"], attention_mask=tensors["attention_mask"],
-                       labels=tensors["labels"]).logits
-        assert torch.equal(logits, tensors["logits"]), auto.__name__
-        tokens = model.generate(input_ids=tensors["input_ids"],
-                                attention_mask=tensors["attention_mask"], max_new_tokens=6)
-        assert torch.equal(tokens, tensors["tokens"]), auto.__name__
-    print("remote ok")
-    """
-)
-
-
-def run_without_package(script, *args, hf_home):
-    """Runs `script` in a fresh interpreter, offline, from a folder where the package is absent."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("PYTHONPATH",) and not key.startswith("PYTEST")
-    }
-    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(hf_home), PYTHONNOUSERSITE="1")
-    # An editable install puts the checkout on sys.path through a .pth file: -S skips site
-    # processing, and the site-packages folder is added back by hand without .pth files.
-    site_packages = [p for p in sys.path if p.endswith("site-packages")]
-    bootstrap = (
-        f"import sys; sys.path.extend({site_packages!r}); sys.argv = sys.argv[1:]; "
-        "exec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'))"
-    )
-    return subprocess.run(
-        [sys.executable, "-S", "-c", bootstrap, script, *args],
-        env=env,
-        cwd=hf_home,
-        stdin=subprocess.DEVNULL,  # a trust_remote_code prompt meets end of input, never waits
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_remote_code_loads_through_auto_classes_without_the_package(tmp_path, hf_home):
     tiny_model(attention="luong", input_feeding=True).save_pretrained(tmp_path / "model")
     # The reference is the saved model loaded in-process: freshly built weights differ from
@@ -651,9 +577,8 @@ def test_remote_code_loads_through_auto_classes_without_the_package(tmp_path, hf
         tokens=tokens,
     )
     torch.save(tensors, tmp_path / "tensors.pt")
-    (tmp_path / "check.py").write_text(REMOTE_CHECK)
     result = run_without_package(
-        str(tmp_path / "check.py"),
+        SCRIPTS / "remote_model_check.py",
         str(tmp_path / "model"),
         str(tmp_path / "tensors.pt"),
         hf_home=hf_home,

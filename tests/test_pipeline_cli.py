@@ -5,11 +5,10 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 
 import pytest
 import torch
-from test_modeling import run_without_package
+from helpers import SCRIPTS, run_without_package
 from tokenizers import AddedToken
 from transformers import AutoTokenizer
 
@@ -57,18 +56,6 @@ def load_tokenizer(model_dir):
     return AutoTokenizer.from_pretrained(model_dir)
 
 
-PIPELINE_CHECK = textwrap.dedent(
-    """
-    import json, sys
-    from transformers import pipeline
-    folder, sentences = sys.argv[1], json.loads(sys.argv[2])
-    translator = pipeline("translation", model=folder, trust_remote_code=True)
-    print("OUT:" + json.dumps(translator(sentences, batch_size=2, num_beams=3)))
-    print("ONE:" + json.dumps(translator(sentences[0], num_beams=3)))
-    """
-)
-
-
 def test_plain_save_pretrained_folder_carries_the_pipeline_entry(model_dir):
     config = json.loads((model_dir / "config.json").read_text())
     assert config["custom_pipelines"]["translation"]["impl"] == (
@@ -78,11 +65,10 @@ def test_plain_save_pretrained_folder_carries_the_pipeline_entry(model_dir):
     assert (model_dir / "pipeline_seq2seq_lstm.py").is_file()
 
 
-def test_pipeline_translates_batches_offline_in_a_fresh_process(model_dir, tmp_path, hf_home):
+def test_pipeline_translates_batches_offline_in_a_fresh_process(model_dir, hf_home):
     sentences = [*SENTENCES, "   "]
-    (tmp_path / "check.py").write_text(PIPELINE_CHECK)
     result = run_without_package(
-        str(tmp_path / "check.py"), str(model_dir), json.dumps(sentences), hf_home=hf_home
+        SCRIPTS / "pipeline_check.py", str(model_dir), json.dumps(sentences), hf_home=hf_home
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)

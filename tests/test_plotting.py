@@ -13,6 +13,7 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.image import imread
 
 from hf_seq2seq_lstm import plotting, train_bpe_tokenizer
+from hf_seq2seq_lstm.run_records import LogEntry
 
 SOURCE_TOKENS = ["▁나는", "▁매일", "▁학교", "에", "▁갑니다", ".", "</s>"]
 TARGET_TOKENS = ["▁I", "▁go", "▁to", "▁school", "▁every", "▁day", ".", "</s>"]
@@ -161,6 +162,11 @@ def test_a_word_marker_alone_is_labelled_as_a_visible_space_and_a_cut_character_
     assert [label.get_text() for label in axes.get_yticklabels()] == ["one", "</s>"]
 
 
+def log_history(records: list[dict]) -> list[LogEntry]:
+    """`records` as train.py's log_history.json holds them, as the plot reads them."""
+    return [LogEntry.from_json(record) for record in records]
+
+
 def training_history(with_evaluation: bool) -> list[dict]:
     history = []
     for step in range(0, 501, 10):
@@ -180,7 +186,7 @@ def test_training_curves_are_written_as_a_png(tmp_path, with_evaluation):
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         written = plotting.plot_training_curves(
-            training_history(with_evaluation), tmp_path / "training_curves.png"
+            log_history(training_history(with_evaluation)), tmp_path / "training_curves.png"
         )
     assert missing_glyph_warnings(records) == []
     assert png_size(written) == (800, 900)
@@ -195,8 +201,10 @@ def test_validation_scores_recorded_by_train_py_are_drawn(tmp_path):
         {key: value for key, value in record.items() if not key.startswith("eval_")}
         for record in history
     ]
-    drawn = imread(plotting.plot_training_curves(history, tmp_path / "scores.png"))
-    empty = imread(plotting.plot_training_curves(without_scores, tmp_path / "empty.png"))
+    drawn = imread(plotting.plot_training_curves(log_history(history), tmp_path / "scores.png"))
+    empty = imread(
+        plotting.plot_training_curves(log_history(without_scores), tmp_path / "empty.png")
+    )
     assert abs(drawn - empty).max() > 0.5  # the score panel has lines, not "no evaluation yet"
 
 
@@ -210,7 +218,7 @@ def test_curves_mark_the_kept_step_and_drop_a_constant_teacher_forcing_panel():
         {"step": s, "loss": 5 - s / 50, "teacher_forcing_ratio": 1.0} for s in range(1, 101)
     ]
     constant += [{"step": s, "eval_chrf": s / 10} for s in (50, 100)]
-    figure = plotting.training_curves_figure(constant, selected_step=50)
+    figure = plotting.training_curves_figure(log_history(constant), selected_step=50)
     assert len(figure.axes) == 2  # loss and scores: a ratio that never moved says nothing
     for axes in figure.axes:
         marks = [line for line in axes.lines if line.get_label() == "kept model (step 50)"]
@@ -218,6 +226,6 @@ def test_curves_mark_the_kept_step_and_drop_a_constant_teacher_forcing_panel():
     decaying = [
         {**r, "teacher_forcing_ratio": 1 - r["step"] / 200} for r in constant if "loss" in r
     ]
-    figure = plotting.training_curves_figure(decaying)
+    figure = plotting.training_curves_figure(log_history(decaying))
     assert len(figure.axes) == 3
     assert not any("kept model" in line.get_label() for a in figure.axes for line in a.lines)

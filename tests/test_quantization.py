@@ -16,67 +16,46 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_modeling import padded_batch, tiny_model
+from helpers import (
+    ENGLISH,
+    KOREAN,
+    PAIRS,
+    REPO_ROOT,
+    overfit,
+    padded_batch,
+    pairs_tokenizer,
+    tiny_model,
+)
 from torch.ao.nn.quantized import dynamic as nnqd
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, cli
+from hf_seq2seq_lstm import cli
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from hf_seq2seq_lstm.quantization import (
     Int8LSTM,
     for_cpu_inference,
     quantize_for_cpu,
 )
-from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
 
-PAIRS = [
-    ("오늘 날씨가 좋네요.", "The weather is nice today."),
-    ("지하철역이 어디예요?", "Where is the subway station?"),
-    ("안녕하세요.", "Hello."),
-    ("감사합니다.", "Thank you."),
-    ("이거 얼마예요?", "How much is this?"),
-    ("배가 고파요.", "I am hungry."),
-]
-KOREAN = [ko for ko, _ in PAIRS]
-ENGLISH = [en for _, en in PAIRS]
-REPO = Path(__file__).resolve().parents[1]
-SCORE_TSV = REPO / "recipes" / "score_tsv.py"
-BENCH_QUANTIZATION = REPO / "benchmarks" / "bench_quantization.py"
+SCORE_TSV = REPO_ROOT / "recipes" / "score_tsv.py"
+BENCH_QUANTIZATION = REPO_ROOT / "benchmarks" / "bench_quantization.py"
 # The float modules that int8 replaces, and what each becomes.
 INT8_TYPES = {torch.nn.LSTM: Int8LSTM, torch.nn.GRU: nnqd.GRU, torch.nn.Linear: nnqd.Linear}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """One intra-op thread: on a busy 2-core machine two threads wait on each other far longer
-    than the tiny models take to compute."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def trained_dir(tmp_path_factory):
     """A bidirectional LSTM with Bahdanau attention, shared and tied embeddings, overfitted to
     PAIRS and saved with its tokenizer the plain way."""
-    tokenizer = train_bpe_tokenizer(
-        [text for pair in PAIRS for text in pair] * 3, vocab_size=320, min_frequency=1
+    tokenizer = pairs_tokenizer()
+    model = overfit(
+        tokenizer,
+        embedding_dim=64,
+        attention="bahdanau",
+        share_embeddings=True,
+        tie_word_embeddings=True,
     )
-    torch.manual_seed(0)
-    config = Seq2SeqLSTMConfig(
-        src_vocab_size=len(tokenizer), tgt_vocab_size=len(tokenizer), embedding_dim=64,
-        hidden_dim=64, num_layers=1, dropout=0.0, attention="bahdanau",
-        share_embeddings=True, tie_word_embeddings=True,
-    )  # fmt: skip
-    model = Seq2SeqLSTMForConditionalGeneration(config)
-    batch = tokenizer(KOREAN, text_target=ENGLISH, padding=True, return_tensors="pt")
-    batch["labels"][batch["labels"] == tokenizer.pad_token_id] = -100
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(100):
-        optimizer.zero_grad()
-        model(**batch).loss.backward()
-        optimizer.step()
     folder = tmp_path_factory.mktemp("trained")
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)

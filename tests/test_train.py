@@ -5,55 +5,19 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
-from accelerate.state import AcceleratorState
+from helpers import REPO_ROOT, SCRIPTS, TINY, run_train, run_without_package, train_history
 from safetensors.torch import load_file
-from test_modeling import run_without_package
 
 import train
 from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-TINY = [
-    "--builtin_corpus", "sample",
-    "--embedding_dim", "32", "--hidden_dim", "32", "--num_layers", "1", "--dropout", "0.1",
-    "--num_beams", "1", "--logging_steps", "1", "--per_device_train_batch_size", "16",
-    "--vocab_size", "400", "--num_threads", "1",
-]  # fmt: skip
-
-
-def run_train(output_dir, *extra):
-    # Accelerate's state is a per-process singleton; each run here is a new "process".
-    AcceleratorState._reset_state(reset_partial_state=True)
-    return train.main([*TINY, "--output_dir", str(output_dir), *extra])
-
 
 def losses(output_dir):
     return [entry["loss"] for entry in train_history(output_dir) if "loss" in entry]
-
-
-def train_history(output_dir):
-    (checkpoint,) = train.checkpoint_dirs(Path(output_dir))[-1:]
-    return json.loads((checkpoint / train.STATE_FILE).read_text())["history"]
-
-
-TRANSLATE_CHECK = textwrap.dedent(
-    """
-    import sys
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-    folder, sentence = sys.argv[1], sys.argv[2]
-    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
-    model = AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True)
-    output = model.generate(**tokenizer(sentence, return_tensors="pt"), num_beams=1,
-                            max_new_tokens=8)
-    print("TRANSLATION:" + tokenizer.decode(output[0], skip_special_tokens=True))
-    """
-)
 
 
 def test_tiny_run_on_the_shared_corpus_learns_and_loads_in_a_fresh_process(
@@ -83,9 +47,8 @@ def test_tiny_run_on_the_shared_corpus_learns_and_loads_in_a_fresh_process(
     assert info["data"]["train_pairs"] == 14468 and info["data"]["license"] == "cc-by-sa-4.0"
     assert json.loads((out / "config.json").read_text())["teacher_forcing_ratio"] == 1.0
 
-    (tmp_path / "check.py").write_text(TRANSLATE_CHECK)
     result = run_without_package(
-        str(tmp_path / "check.py"), str(out), "오늘 날씨가 좋네요.", hf_home=hf_home
+        SCRIPTS / "translate_check.py", str(out), "오늘 날씨가 좋네요.", hf_home=hf_home
     )
     assert result.returncode == 0, result.stderr
     translation = result.stdout.split("TRANSLATION:")[1].strip()

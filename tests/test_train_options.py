@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import REPO_ROOT, run_train, train_history
 from safetensors.torch import load_file, load_model
-from test_train import REPO_ROOT, run_train, train_history
 
 import train
 from hf_seq2seq_lstm import (

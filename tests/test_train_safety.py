@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from test_train import REPO_ROOT, TINY, run_train
+from helpers import REPO_ROOT, TINY, run_train
 
 import train
 from hf_seq2seq_lstm import builtin_corpus_files
