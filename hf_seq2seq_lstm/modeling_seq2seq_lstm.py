@@ -24,7 +24,7 @@ from transformers import (
 )
 from transformers import initialization as init
 from transformers.dynamic_module_utils import custom_object_save
-from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput
+from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
 from transformers.utils import logging
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
@@ -36,24 +36,29 @@ MAX_TARGET_LENGTH = 256  # generate()'s default cap on new tokens
 
 
 class RNNDecoderState:
-    """The decoder's recurrent state, passed between generation steps as the generation cache.
+    """The decoder's state, passed between generation steps as the generation cache.
 
-    Holds everything a step needs besides the encoder outputs, so each step costs the same
-    whatever the prefix length:
+    Holds everything a step needs, so each step costs the same whatever the prefix length.
+    The recurrent part has one row per decoder row (B):
         hidden: (L, B, H) decoder hidden state per layer.
         cell: (L, B, H) LSTM cell state, None for a GRU.
         input_feed: (B, H) previous output vector (input feeding), else None.
-        attention_keys: (B, S, H) encoder outputs projected once for the attention score.
-        steps: how many target tokens the state has consumed.
+    The source part is what attention reads, built once from the encoder outputs:
+        memory: (B, S, H) encoder outputs.
+        attention_keys: (B, S, H) memory projected for the attention score, None without attention.
+        source_padding: (B, 1, S) True at source padding, the mask attention applies.
+    steps: how many target tokens the state has consumed.
     """
 
     is_compileable = False
 
-    def __init__(self, hidden, cell=None, input_feed=None, attention_keys=None, steps=0):
+    def __init__(self, hidden, cell, input_feed, memory, attention_keys, source_padding, steps=0):
         self.hidden = hidden
         self.cell = cell
         self.input_feed = input_feed
+        self.memory = memory
         self.attention_keys = attention_keys
+        self.source_padding = source_padding
         self.steps = steps
 
     @property
@@ -71,12 +76,28 @@ class RNNDecoderState:
             self.cell = self.cell.index_select(1, beam_idx)
         if self.input_feed is not None:
             self.input_feed = self.input_feed.index_select(0, beam_idx)
+        self.memory = self.memory.index_select(0, beam_idx)
         if self.attention_keys is not None:
             self.attention_keys = self.attention_keys.index_select(0, beam_idx)
+        self.source_padding = self.source_padding.index_select(0, beam_idx)
 
     def rnn_state(self):
-        """The state in the form `nn.LSTM` / `nn.GRU` take."""
+        """The recurrent state in the form `nn.LSTM` / `nn.GRU` take."""
         return self.hidden if self.cell is None else (self.hidden, self.cell)
+
+    def advanced(self, rnn_state, input_feed, tokens):
+        """The state after `tokens` more target tokens: the RNN's new `rnn_state` (as `nn.LSTM` /
+        `nn.GRU` return it), the new input-feeding vector, the same source part."""
+        hidden, cell = rnn_state if self.cell is not None else (rnn_state, None)
+        return RNNDecoderState(
+            hidden,
+            cell,
+            input_feed,
+            self.memory,
+            self.attention_keys,
+            self.source_padding,
+            self.steps + tokens,
+        )
 
 
 @dataclass
@@ -121,8 +142,9 @@ class Seq2SeqLSTMAttention(nn.Module):
         """(B, S, H) encoder outputs -> (B, S, H) keys."""
         return self.key_proj(memory)
 
-    def forward(self, query, keys, memory, source_mask):
-        """query (B, T, H), keys/memory (B, S, H), source_mask (B, S) -> (B, T, H), (B, T, S)."""
+    def forward(self, query, keys, memory, source_padding):
+        """query (B, T, H), keys/memory (B, S, H), source_padding (B, 1, S) True at padding
+        -> context (B, T, H), weights (B, T, S)."""
         if self.kind == "luong":
             scores = torch.bmm(query, keys.transpose(1, 2))
         else:
@@ -130,7 +152,7 @@ class Seq2SeqLSTMAttention(nn.Module):
                 torch.tanh(self.query_proj(query).unsqueeze(2) + keys.unsqueeze(1))
             )
             scores = scores.squeeze(-1)
-        scores = scores.masked_fill(~source_mask.bool().unsqueeze(1), torch.finfo(scores.dtype).min)
+        scores = scores.masked_fill(source_padding, torch.finfo(scores.dtype).min)
         weights = torch.softmax(scores, dim=-1)
         return torch.bmm(weights.to(memory.dtype), memory), weights
 
@@ -362,9 +384,13 @@ def _check_ids(name, ids, vocab_size, allow_ignore=False):
 class Seq2SeqLSTMDecoder(nn.Module):
     """Embedding -> LSTM/GRU (initialised from the encoder's bridged final state) -> attention.
 
-    Returns output vectors (B, T, H), the input of the output layer. `step` is the single source
-    of truth for one decoder step; `forward` either loops over it or, when the maths allows
-    (no input feeding, no Bahdanau query), runs the whole target through one fused RNN call.
+    `forward` decodes a target (a whole one in training, one new token per `generate()` step)
+    and picks its own path: with full teacher forcing and where the maths allows it (no input
+    feeding, no Bahdanau query: `config.fused_decoder_possible`) the target runs through one
+    fused RNN call (`forward_fused`); otherwise `forward_steps` loops over `step`, one token at a
+    time, as scheduled sampling, input feeding, Bahdanau attention and per-layer hidden states
+    need. Both paths end in `_attend_and_combine`, the one place where the attention, the output
+    vector and the new state are computed.
     """
 
     def __init__(self, config: Seq2SeqLSTMConfig):
@@ -390,83 +416,130 @@ class Seq2SeqLSTMDecoder(nn.Module):
         # Output vector = tanh(W_c [context; rnn output]) with attention, the RNN output without.
         self.combine = nn.Linear(2 * hidden, hidden, bias=False) if self.attention else None
 
-    def init_state(self, encoder_outputs):
-        """The state before the first target token: bridged encoder state, projected keys."""
-        batch = encoder_outputs.final_hidden.shape[0]
-        memory = encoder_outputs.last_hidden_state
+    def init_state(self, encoder_outputs, source_mask=None):
+        """The state before the first target token: the bridged encoder state, the source part.
+
+        source_mask: (B, S) right-padded source mask; defaults to `encoder_outputs.attention_mask`.
+        """
+        memory = encoder_outputs.last_hidden_state  # (B, S, H)
+        if source_mask is None:
+            source_mask = encoder_outputs.attention_mask
+        final_cell = encoder_outputs.final_cell
         return RNNDecoderState(
             hidden=encoder_outputs.final_hidden.transpose(0, 1).contiguous(),
-            cell=(
-                encoder_outputs.final_cell.transpose(0, 1).contiguous()
-                if encoder_outputs.final_cell is not None
+            cell=final_cell.transpose(0, 1).contiguous() if final_cell is not None else None,
+            input_feed=(
+                memory.new_zeros(memory.shape[0], self.config.hidden_dim)
+                if self.config.input_feeding
                 else None
             ),
-            input_feed=memory.new_zeros(batch, self.config.hidden_dim)
-            if self.config.input_feeding
-            else None,
+            memory=memory,
             attention_keys=self.attention.project_keys(memory) if self.attention else None,
+            source_padding=~source_mask.bool().unsqueeze(1),
         )
 
-    def step(self, token_embeddings, state, memory, source_mask):
-        """One decoder step.
-
-        token_embeddings (B, E) of the previous tokens -> output vector (B, H), the new state,
-        attention weights (B, S) or None. Teacher forcing, scheduled sampling and generate()
-        all run through here.
-        """
-        context = weights = None
-        rnn_inputs = [token_embeddings]
-        if self.config.attention == "bahdanau":
-            query = state.hidden[-1].unsqueeze(1)  # previous top-layer state, (B, 1, H)
-            context, weights = self.attention(query, state.attention_keys, memory, source_mask)
-            rnn_inputs.append(context.squeeze(1))
-        if self.config.input_feeding:
-            rnn_inputs.append(state.input_feed)
-        rnn_out, rnn_state = self.rnn(torch.cat(rnn_inputs, dim=-1).unsqueeze(1), state.rnn_state())
-        hidden, cell = rnn_state if self.config.cell_type == "lstm" else (rnn_state, None)
-        if self.config.attention == "luong":
-            context, weights = self.attention(rnn_out, state.attention_keys, memory, source_mask)
-        output = self._combine(rnn_out, context)
-        output = output.squeeze(1)
-        new_state = RNNDecoderState(
-            hidden=hidden,
-            cell=cell,
-            input_feed=output if self.config.input_feeding else None,
-            attention_keys=state.attention_keys,
-            steps=state.steps + 1,
-        )
-        return output, new_state, (weights.squeeze(1) if weights is not None else None)
-
-    def _combine(self, rnn_out, context):
-        """(B, T, H) RNN outputs and contexts -> (B, T, H) output vectors."""
-        if context is None:
-            return rnn_out
-        return torch.tanh(self.combine(torch.cat([context, rnn_out], dim=-1)))
-
-    def forward_fused(self, input_ids, state, memory, source_mask):
-        """Teacher-forced target (B, T) in one RNN call; same maths as T calls to `step`."""
-        embedded = self.dropout(self.word_dropout(self.embed_tokens(input_ids)))
-        rnn_out, rnn_state = self.rnn(embedded, state.rnn_state())
-        hidden, cell = rnn_state if self.config.cell_type == "lstm" else (rnn_state, None)
-        context = weights = None
-        if self.attention is not None:
-            context, weights = self.attention(rnn_out, state.attention_keys, memory, source_mask)
-        outputs = self._combine(rnn_out, context)
-        new_state = RNNDecoderState(
-            hidden=hidden,
-            cell=cell,
-            attention_keys=state.attention_keys,
-            steps=state.steps + input_ids.shape[1],
-        )
-        return outputs, new_state, weights
-
-    def forward_steps(
-        self, input_ids, state, memory, source_mask, next_input_fn=None, output_hidden_states=False
+    def forward(
+        self,
+        input_ids,
+        state,
+        teacher_forcing_ratio=None,
+        output_layer=None,
+        output_hidden_states=False,
     ):
+        """Decode a target (B, T) from `state`, feeding model predictions where the ratio says.
+
+        teacher_forcing_ratio: probability of feeding the gold previous token, drawn per token;
+            defaults to `config.teacher_forcing_ratio` and applies in training mode only.
+            Below 1 (scheduled sampling) the other tokens are the model's own predictions, picked
+            by `output_layer` (`lm_head`), as `config.scheduled_sampling_mode` says.
+        output_hidden_states: also return the embeddings fed (B, T, E), then each layer's outputs
+            (B, T, H), the top one being the returned output vectors. Only the step loop sees
+            every layer's outputs, so asking for them takes it.
+        Returns output vectors (B, T, H) after dropout (the output layer's input), the new state,
+        attention weights (B, T, S) or None, and the hidden states or None.
+        """
+        if teacher_forcing_ratio is None:
+            teacher_forcing_ratio = self.config.teacher_forcing_ratio
+        sampling = self.training and teacher_forcing_ratio < 1.0 and input_ids.shape[1] > 1
+        if sampling and output_layer is None:
+            raise ValueError(
+                "teacher_forcing_ratio < 1 in training feeds the model's own predictions: "
+                "pass the output layer that makes them (output_layer=lm_head)"
+            )
+        if sampling and self.config.scheduled_sampling_mode == "two_pass":
+            input_ids = self._mix_in_predictions(
+                input_ids, state, teacher_forcing_ratio, output_layer
+            )
+            sampling = False
+        if sampling:
+            use_gold = self.teacher_forcing_mask(
+                input_ids.shape, teacher_forcing_ratio, input_ids.device
+            )
+
+            def next_input(t, previous_output, gold_tokens):
+                # The model's own prediction, chosen without gradient through the choice.
+                with torch.no_grad():
+                    predicted = output_layer(previous_output).argmax(-1)
+                return torch.where(use_gold[:, t], gold_tokens, predicted)
+
+            decoded = self.forward_steps(input_ids, state, next_input, output_hidden_states)
+        elif self.config.fused_decoder_possible and not output_hidden_states:
+            decoded = self.forward_fused(input_ids, state)
+        else:
+            decoded = self.forward_steps(input_ids, state, None, output_hidden_states)
+        outputs, state, weights, hidden_states = decoded
+        outputs = self.dropout(outputs)
+        if output_hidden_states:
+            # The top layer's entry is the output vector the output layer reads: its RNN
+            # output combined with the attention context, when there is attention.
+            hidden_states = (*hidden_states[:-1], outputs)
+        return outputs, state, weights, hidden_states
+
+    def _mix_in_predictions(self, input_ids, state, teacher_forcing_ratio, output_layer):
+        """Scheduled sampling's two-pass inputs (B, T): a teacher-forced pass without gradient
+        predicts every token, then each input after the first is gold with probability
+        `teacher_forcing_ratio`, else the prediction made at the step before."""
+        with torch.no_grad():
+            teacher_forced = self._teacher_forced(input_ids, state)[0]
+            predictions = output_layer(teacher_forced).argmax(-1)
+        use_gold = self.teacher_forcing_mask(
+            input_ids.shape, teacher_forcing_ratio, input_ids.device
+        )
+        mixed = input_ids.clone()
+        mixed[:, 1:] = torch.where(use_gold[:, 1:], input_ids[:, 1:], predictions[:, :-1])
+        return mixed
+
+    def _teacher_forced(self, input_ids, state):
+        """The given target fed as is: one fused call where possible, else the step loop."""
+        if self.config.fused_decoder_possible:
+            return self.forward_fused(input_ids, state)
+        return self.forward_steps(input_ids, state)
+
+    @staticmethod
+    def teacher_forcing_mask(shape, teacher_forcing_ratio, device=None):
+        """(B, T) booleans, True where step t is fed the ground truth; drawn per token, per sentence.
+
+        Column 0 (the start token) is always ground truth.
+        """
+        use_gold = torch.rand(shape, device=device) < teacher_forcing_ratio
+        use_gold[:, 0] = True
+        return use_gold
+
+    def _embed(self, input_ids):
+        """(B, ...) ids -> (B, ..., E) embeddings, with word dropout and dropout in training."""
+        return self.dropout(self.word_dropout(self.embed_tokens(input_ids)))
+
+    def forward_fused(self, input_ids, state):
+        """A teacher-forced target (B, T) in one RNN call; the same maths as T calls to `step`
+        where `config.fused_decoder_possible`. Returns as `forward_steps`, without hidden states."""
+        rnn_out, rnn_state = self.rnn(self._embed(input_ids), state.rnn_state())
+        return (*self._attend_and_combine(rnn_out, rnn_state, state), None)
+
+    def forward_steps(self, input_ids, state, next_input_fn=None, output_hidden_states=False):
         """Step-by-step decoding of a target (B, T).
 
-        `next_input_fn(t, output_vector)` may replace the token fed at step t + 1 (scheduled
-        sampling); by default the given `input_ids` are fed.
+        `next_input_fn(t, output_vector, gold_tokens)` may replace the token fed at step t
+        (scheduled sampling); by default the given `input_ids` are fed.
         Returns outputs (B, T, H), the final state, weights (B, T, S) or None, and, with
         `output_hidden_states`, the embeddings fed (B, T, E) followed by each RNN layer's outputs
         (B, T, H), bottom to top (else None). A step's new hidden state holds every layer's
@@ -476,17 +549,12 @@ class Seq2SeqLSTMDecoder(nn.Module):
         length = input_ids.shape[1]
         # Without sampling every token is known: embed them in one call, so that the embeddings
         # returned as hidden states are the very tensor the steps read.
-        all_embedded = None
-        if next_input_fn is None:
-            all_embedded = self.dropout(self.word_dropout(self.embed_tokens(input_ids)))
+        all_embedded = self._embed(input_ids) if next_input_fn is None else None
         outputs, all_weights, embeddings, layer_states = [], [], [], []
         tokens = input_ids[:, 0]
         for t in range(length):
-            if all_embedded is not None:
-                embedded = all_embedded[:, t]
-            else:
-                embedded = self.dropout(self.word_dropout(self.embed_tokens(tokens)))
-            output, state, weights = self.step(embedded, state, memory, source_mask)
+            embedded = all_embedded[:, t] if all_embedded is not None else self._embed(tokens)
+            output, state, weights = self.step(embedded, state)
             outputs.append(output)
             all_weights.append(weights)
             if output_hidden_states:
@@ -503,6 +571,42 @@ class Seq2SeqLSTMDecoder(nn.Module):
             per_layer = torch.stack(layer_states, dim=2)  # (L, B, T, H)
             hidden_states = (all_embedded, *per_layer.unbind(0))
         return torch.stack(outputs, dim=1), state, weights, hidden_states
+
+    def step(self, token_embeddings, state):
+        """One decoder step: token_embeddings (B, E) of the previous tokens -> output vector
+        (B, H), the new state, attention weights (B, S) or None."""
+        context = weights = None
+        rnn_inputs = [token_embeddings]
+        if self.config.attention == "bahdanau":
+            query = state.hidden[-1].unsqueeze(1)  # previous top-layer state, (B, 1, H)
+            context, weights = self._attend(query, state)
+            rnn_inputs.append(context.squeeze(1))
+        if self.config.input_feeding:
+            rnn_inputs.append(state.input_feed)
+        rnn_out, rnn_state = self.rnn(torch.cat(rnn_inputs, dim=-1).unsqueeze(1), state.rnn_state())
+        output, state, weights = self._attend_and_combine(
+            rnn_out, rnn_state, state, context, weights
+        )
+        return output.squeeze(1), state, (weights.squeeze(1) if weights is not None else None)
+
+    def _attend_and_combine(self, rnn_out, rnn_state, state, context=None, weights=None):
+        """RNN outputs (B, T, H) and the RNN's final state -> output vectors (B, T, H), the new
+        state, attention weights (B, T, S) or None.
+
+        Luong attention scores the RNN outputs here; Bahdanau's context, computed from the
+        previous state before the RNN step, comes in as `context` (B, T, H) and `weights`.
+        """
+        if self.config.attention == "luong":
+            context, weights = self._attend(rnn_out, state)
+        outputs = rnn_out
+        if context is not None:
+            outputs = torch.tanh(self.combine(torch.cat([context, rnn_out], dim=-1)))
+        input_feed = outputs[:, -1] if self.config.input_feeding else None
+        return outputs, state.advanced(rnn_state, input_feed, rnn_out.shape[1]), weights
+
+    def _attend(self, query, state):
+        """query (B, T, H) against the state's source -> context (B, T, H), weights (B, T, S)."""
+        return self.attention(query, state.attention_keys, state.memory, state.source_padding)
 
 
 class SourceLengthBound(LogitsProcessor):
@@ -687,6 +791,97 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
         self.encoder.embed_tokens = value
         if self.config.share_embeddings:
             self.decoder.embed_tokens = value
+
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        decoder_input_ids=None,
+        encoder_outputs=None,
+        cache=None,
+        use_cache=None,
+        output_attentions=None,
+        output_hidden_states=None,
+        return_dict=None,
+        teacher_forcing_ratio=None,
+        output_layer=None,
+    ):
+        r"""Encode the source (unless `encoder_outputs` are given) and decode the target.
+
+        input_ids / attention_mask: (B, S) right-padded source.
+        decoder_input_ids: (B, T) target inputs, starting with the decoder start token.
+        encoder_outputs: the encoder's `Seq2SeqLSTMEncoderOutput` (or a dict of its fields).
+        cache: an `RNNDecoderState` to continue from; when `decoder_input_ids` holds the whole
+            prefix, only the tokens the state has not consumed are fed.
+        teacher_forcing_ratio, output_layer: scheduled sampling, see `Seq2SeqLSTMDecoder.forward`.
+        Returns `Seq2SeqModelOutput`: `last_hidden_state` the output vectors (B, T, H), the new
+        state as the cache (with `use_cache`), `cross_attentions` (the weights (B, T, S), with
+        `output_attentions`), `decoder_hidden_states` and `encoder_hidden_states` (with
+        `output_hidden_states`: the embeddings, then one entry per layer), and
+        `encoder_last_hidden_state` (B, S, H).
+        """
+        config = self.config
+        use_cache = config.use_cache if use_cache is None else use_cache
+        return_dict = config.return_dict if return_dict is None else return_dict
+        if output_attentions is None:
+            output_attentions = config.output_attentions
+        if output_hidden_states is None:
+            output_hidden_states = config.output_hidden_states
+        if decoder_input_ids is None:
+            raise ValueError("forward needs decoder_input_ids or labels")
+        _check_ids("decoder_input_ids", decoder_input_ids, config.tgt_vocab_size)
+        encoder_outputs = self._encode(
+            input_ids, attention_mask, encoder_outputs, output_hidden_states
+        )
+        memory = encoder_outputs.last_hidden_state  # (B, S, H)
+        if attention_mask is not None and attention_mask.shape != memory.shape[:2]:
+            raise ValueError(
+                f"attention_mask shape {tuple(attention_mask.shape)} does not match the encoder "
+                f"outputs {tuple(memory.shape[:2])}"
+            )
+
+        # Anything else (e.g. an empty cache object from generate()) starts a new state.
+        state = cache if isinstance(cache, RNNDecoderState) else None
+        if state is None:
+            state = self.decoder.init_state(encoder_outputs, attention_mask)
+        elif decoder_input_ids.shape[1] > state.steps:
+            decoder_input_ids = decoder_input_ids[:, state.steps :]
+        outputs, state, weights, hidden_states = self.decoder(
+            decoder_input_ids, state, teacher_forcing_ratio, output_layer, output_hidden_states
+        )
+        result = Seq2SeqModelOutput(
+            last_hidden_state=outputs,
+            decoder_hidden_states=hidden_states,
+            cross_attentions=(weights,) if output_attentions else None,
+            encoder_last_hidden_state=memory,
+            encoder_hidden_states=encoder_outputs.hidden_states,
+            cache=state if use_cache else None,
+        )
+        return result if return_dict else result.to_tuple()
+
+    def _encode(self, input_ids, attention_mask, encoder_outputs, output_hidden_states):
+        """The encoder's outputs for the source: `encoder_outputs` as given, else a fresh run."""
+        if isinstance(encoder_outputs, Seq2SeqLSTMEncoderOutput):
+            return encoder_outputs
+        if isinstance(encoder_outputs, dict):  # its fields by name
+            return Seq2SeqLSTMEncoderOutput(**encoder_outputs)
+        if encoder_outputs is not None:  # a tuple drops None fields (a GRU's cell): ambiguous
+            raise TypeError(
+                "encoder_outputs must be the encoder's Seq2SeqLSTMEncoderOutput (or a dict of its "
+                f"fields), got {type(encoder_outputs).__name__}"
+            )
+        if input_ids is None:
+            raise ValueError("forward needs input_ids or encoder_outputs")
+        if attention_mask is not None and attention_mask.shape != input_ids.shape:
+            raise ValueError(
+                f"attention_mask shape {tuple(attention_mask.shape)} does not match "
+                f"input_ids shape {tuple(input_ids.shape)}"
+            )
+        return self.encoder(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            output_hidden_states=output_hidden_states,
+        )
 
 
 class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, GenerationMixin):
@@ -884,183 +1079,64 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         output_hidden_states: encoder and decoder hidden states, each the embeddings and then one
             entry per layer; the decoder's top entry is the vector the output layer reads. The
             decoder then runs step by step, the one path that sees every layer's outputs.
-        cache: an `RNNDecoderState` to continue
-            from. decoder_attention_mask is accepted for API compatibility; a recurrent decoder
-            is causal, so right padding of the target needs no mask.
+        cache: an `RNNDecoderState` to continue from. decoder_attention_mask is accepted for API
+            compatibility; a recurrent decoder is causal, so right padding of the target needs no
+            mask.
         """
-        state = cache
-        if not isinstance(state, RNNDecoderState):  # e.g. an empty cache object from generate()
-            state = None
-        config = self.config
-        use_cache = config.use_cache if use_cache is None else use_cache
-        return_dict = config.return_dict if return_dict is None else return_dict
-        output_attentions = (
-            config.output_attentions if output_attentions is None else output_attentions
-        )
-        output_hidden_states = (
-            config.output_hidden_states if output_hidden_states is None else output_hidden_states
-        )
-
+        return_dict = self.config.return_dict if return_dict is None else return_dict
         if labels is not None:
-            _check_ids("labels", labels, config.tgt_vocab_size, allow_ignore=True)
+            _check_ids("labels", labels, self.config.tgt_vocab_size, allow_ignore=True)
             if decoder_input_ids is None:
                 decoder_input_ids = self._shift_right(labels)
-        if decoder_input_ids is None:
-            raise ValueError("forward needs decoder_input_ids or labels")
-        _check_ids("decoder_input_ids", decoder_input_ids, config.tgt_vocab_size)
-
-        if encoder_outputs is None:
-            if input_ids is None:
-                raise ValueError("forward needs input_ids or encoder_outputs")
-            if attention_mask is not None and attention_mask.shape != input_ids.shape:
-                raise ValueError(
-                    f"attention_mask shape {tuple(attention_mask.shape)} does not match "
-                    f"input_ids shape {tuple(input_ids.shape)}"
-                )
-            encoder_outputs = self.model.encoder(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                output_hidden_states=output_hidden_states,
-            )
-        elif isinstance(encoder_outputs, dict):  # a ModelOutput of ours, or its fields by name
-            encoder_outputs = Seq2SeqLSTMEncoderOutput(**encoder_outputs)
-        else:  # a tuple drops None fields (a GRU's cell), so its positions are ambiguous
-            raise TypeError(
-                "encoder_outputs must be the encoder's Seq2SeqLSTMEncoderOutput (or a dict of its "
-                f"fields), got {type(encoder_outputs).__name__}"
-            )
-        source_mask = (
-            attention_mask if attention_mask is not None else encoder_outputs.attention_mask
+        outputs = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            decoder_input_ids=decoder_input_ids,
+            encoder_outputs=encoder_outputs,
+            cache=cache,
+            use_cache=use_cache,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            teacher_forcing_ratio=teacher_forcing_ratio,
+            output_layer=self.lm_head,
+            return_dict=True,
         )
-        memory = encoder_outputs.last_hidden_state
-        if source_mask.shape != memory.shape[:2]:
-            raise ValueError(
-                f"attention_mask shape {tuple(source_mask.shape)} does not match the encoder "
-                f"outputs {tuple(memory.shape[:2])}"
-            )
-
-        if state is None:
-            state = self.model.decoder.init_state(encoder_outputs)
-        elif decoder_input_ids.shape[1] > state.steps:
-            # A full prefix passed with a state that has consumed part of it: feed the rest.
-            decoder_input_ids = decoder_input_ids[:, state.steps :]
-
-        ratio = (
-            config.teacher_forcing_ratio if teacher_forcing_ratio is None else teacher_forcing_ratio
-        )
-        outputs, state, cross_attentions, decoder_hidden_states = self._decode(
-            decoder_input_ids,
-            state,
-            memory,
-            source_mask,
-            ratio if self.training else 1.0,
-            output_hidden_states,
-        )
-        outputs = self.model.decoder.dropout(outputs)
-        logits = self.lm_head(outputs) if return_logits else None
-        loss = None
-        if labels is not None:
-            targets = labels.masked_fill(labels == config.pad_token_id, -100)
-            if return_logits:
-                loss = self._loss(logits.flatten(0, 1), targets.flatten())
-            else:  # project only the supervised positions: padding costs no output layer
-                supervised = targets.flatten() != -100
-                loss = linear_cross_entropy(
-                    outputs.flatten(0, 1)[supervised],
-                    self.lm_head.weight,
-                    self.lm_head.bias,
-                    targets.flatten()[supervised],
-                    label_smoothing=config.label_smoothing,
-                )
-
-        if output_hidden_states:
-            # As the encoder's: embeddings, then one entry per layer. The top layer's entry is
-            # the output vector the output layer reads (its RNN output combined with the
-            # attention context, when there is attention), so [-1] feeds lm_head as in other
-            # transformers models.
-            decoder_hidden_states = (*decoder_hidden_states[:-1], outputs)
-        cross_attentions = (cross_attentions,) if output_attentions else None
+        decoder_outputs = outputs.last_hidden_state  # (B, T, H)
+        logits = self.lm_head(decoder_outputs) if return_logits else None
+        loss = self._loss(decoder_outputs, logits, labels) if labels is not None else None
         result = Seq2SeqLMOutput(
             loss=loss,
             logits=logits,
-            decoder_hidden_states=decoder_hidden_states,
-            cross_attentions=cross_attentions,
-            encoder_last_hidden_state=memory,
-            encoder_hidden_states=encoder_outputs.hidden_states,
-            cache=state if use_cache else None,
+            decoder_hidden_states=outputs.decoder_hidden_states,
+            cross_attentions=outputs.cross_attentions,
+            encoder_last_hidden_state=outputs.encoder_last_hidden_state,
+            encoder_hidden_states=outputs.encoder_hidden_states,
+            cache=outputs.cache,
         )
         return result if return_dict else result.to_tuple()
 
-    def _loss(self, logits, targets):
-        """Mean cross-entropy over (N, V) logits; -100 targets are ignored."""
-        return F.cross_entropy(
-            logits.float(),
-            targets,
-            ignore_index=-100,
+    def _loss(self, decoder_outputs, logits, labels):
+        """Mean cross-entropy over the supervised positions (labels neither -100 nor pad).
+
+        decoder_outputs (B, T, H), logits (B, T, V) or None, labels (B, T). Without logits only
+        the supervised positions go through the output layer, so padding costs no output layer.
+        """
+        targets = labels.masked_fill(labels == self.config.pad_token_id, -100).flatten()
+        if logits is not None:
+            return F.cross_entropy(
+                logits.flatten(0, 1).float(),
+                targets,
+                ignore_index=-100,
+                label_smoothing=self.config.label_smoothing,
+            )
+        supervised = targets != -100
+        return linear_cross_entropy(
+            decoder_outputs.flatten(0, 1)[supervised],
+            self.lm_head.weight,
+            self.lm_head.bias,
+            targets[supervised],
             label_smoothing=self.config.label_smoothing,
         )
-
-    def _decode(
-        self,
-        decoder_input_ids,
-        state,
-        memory,
-        source_mask,
-        teacher_forcing_ratio,
-        output_hidden_states=False,
-    ):
-        """Run the decoder over `decoder_input_ids`, feeding model predictions where the ratio says.
-
-        Returns output vectors (B, T, H), the new state, attention weights (B, T, S) or None, and
-        the per-layer hidden states of `Seq2SeqLSTMDecoder.forward_steps` or None. Asking for
-        hidden states takes the step loop, the one path that sees every layer's outputs; the
-        fused call (the same maths) stays the default.
-        """
-        decoder = self.model.decoder
-        length = decoder_input_ids.shape[1]
-        sampling = teacher_forcing_ratio < 1.0 and length > 1
-        if sampling and self.config.scheduled_sampling_mode == "two_pass":
-            with torch.no_grad():
-                first_pass = self._decode(decoder_input_ids, state, memory, source_mask, 1.0)[0]
-                predictions = self.lm_head(first_pass).argmax(-1)
-            use_gold = self.teacher_forcing_mask(
-                decoder_input_ids.shape, teacher_forcing_ratio, decoder_input_ids.device
-            )
-            mixed = decoder_input_ids.clone()
-            mixed[:, 1:] = torch.where(
-                use_gold[:, 1:], decoder_input_ids[:, 1:], predictions[:, :-1]
-            )
-            return self._decode(mixed, state, memory, source_mask, 1.0, output_hidden_states)
-        if not sampling and self.config.fused_decoder_possible and not output_hidden_states:
-            return (*decoder.forward_fused(decoder_input_ids, state, memory, source_mask), None)
-        if not sampling:
-            return decoder.forward_steps(
-                decoder_input_ids, state, memory, source_mask, None, output_hidden_states
-            )
-
-        use_gold = self.teacher_forcing_mask(
-            decoder_input_ids.shape, teacher_forcing_ratio, decoder_input_ids.device
-        )
-
-        def next_input(t, previous_output, gold_tokens):
-            # The model's own prediction, chosen without gradient through the choice.
-            with torch.no_grad():
-                predicted = self.lm_head(previous_output).argmax(-1)
-            return torch.where(use_gold[:, t], gold_tokens, predicted)
-
-        return decoder.forward_steps(
-            decoder_input_ids, state, memory, source_mask, next_input, output_hidden_states
-        )
-
-    @staticmethod
-    def teacher_forcing_mask(shape, teacher_forcing_ratio, device=None):
-        """(B, T) booleans, True where step t is fed the ground truth; drawn per token, per sentence.
-
-        Column 0 (the start token) is always ground truth.
-        """
-        use_gold = torch.rand(shape, device=device) < teacher_forcing_ratio
-        use_gold[:, 0] = True
-        return use_gold
 
 
 Seq2SeqLSTMForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")

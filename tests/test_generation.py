@@ -63,9 +63,7 @@ def test_greedy_generate_equals_a_hand_written_loop_over_decoder_steps(cell, att
     with torch.no_grad():
         for _ in range(8):
             embedded = decoder.embed_tokens(tokens[:, -1])
-            output, state, _ = decoder.step(
-                embedded, state, encoder_outputs.last_hidden_state, attention_mask
-            )
+            output, state, _ = decoder.step(embedded, state)
             chosen = model.lm_head(output).argmax(-1).masked_fill(finished, PAD)
             tokens = torch.cat([tokens, chosen[:, None]], dim=1)
             finished |= chosen == EOS

@@ -93,12 +93,11 @@ def test_fused_decoder_equals_step_by_step_decoder(cell, attention):
     targets, _ = padded_batch([5, 5], TGT_VOCAB, seed=3)
     encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask)
     decoder = model.get_decoder()
-    memory = encoder_outputs.last_hidden_state
-    fused, fused_state, fused_weights = decoder.forward_fused(
-        targets, decoder.init_state(encoder_outputs), memory, attention_mask
+    fused, fused_state, fused_weights, _ = decoder.forward_fused(
+        targets, decoder.init_state(encoder_outputs)
     )
     stepped, stepped_state, stepped_weights, _ = decoder.forward_steps(
-        targets, decoder.init_state(encoder_outputs), memory, attention_mask
+        targets, decoder.init_state(encoder_outputs)
     )
     torch.testing.assert_close(fused, stepped)
     torch.testing.assert_close(fused_state.hidden, stepped_state.hidden)
@@ -187,7 +186,7 @@ def test_intermediate_ratio_feeds_gold_at_that_rate_and_predictions_elsewhere(mo
         input_ids=input_ids, attention_mask=attention_mask, labels=labels, teacher_forcing_ratio=0.6
     ).logits
     torch.manual_seed(123)  # replay the same per-token coin flips
-    use_gold = model.teacher_forcing_mask(labels.shape, 0.6)
+    use_gold = model.get_decoder().teacher_forcing_mask(labels.shape, 0.6)
     assert abs(use_gold[:, 1:].float().mean().item() - 0.6) < 0.15
     gold_inputs = model.prepare_decoder_input_ids_from_labels(labels)
     if mode == "exact":
@@ -210,13 +209,8 @@ def test_two_pass_second_pass_equals_step_decoder_on_the_same_mixed_inputs():
     mixed, _ = padded_batch([6, 6], TGT_VOCAB, seed=6)
     encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask)
     decoder = model.get_decoder()
-    memory = encoder_outputs.last_hidden_state
-    fused, *_ = model._decode(
-        mixed, decoder.init_state(encoder_outputs), memory, attention_mask, 1.0
-    )
-    stepped, *_ = decoder.forward_steps(
-        mixed, decoder.init_state(encoder_outputs), memory, attention_mask
-    )
+    fused, *_ = decoder(mixed, decoder.init_state(encoder_outputs), teacher_forcing_ratio=1.0)
+    stepped, *_ = decoder.forward_steps(mixed, decoder.init_state(encoder_outputs))
     torch.testing.assert_close(fused, stepped)
 
 
