@@ -8,6 +8,7 @@ Shapes use B = batch, S = source length, T = target length, H = hidden_dim, E = 
 L = num_layers, V = target vocabulary.
 """
 
+import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,14 +40,17 @@ class RNNDecoderState:
     """The decoder's state, passed between generation steps as the generation cache.
 
     Holds everything a step needs, so each step costs the same whatever the prefix length.
-    The recurrent part has one row per decoder row (B):
+    The recurrent part has one row per decoder row (B = k * B_src: k consecutive rows per source
+    sentence, for its beams or returned sequences; k = 1 in training):
         hidden: (L, B, H) decoder hidden state per layer.
         cell: (L, B, H) LSTM cell state, None for a GRU.
         input_feed: (B, H) previous output vector (input feeding), else None.
-    The source part is what attention reads, built once from the encoder outputs:
-        memory: (B, S, H) encoder outputs.
-        attention_keys: (B, S, H) memory projected for the attention score, None without attention.
-        source_padding: (B, 1, S) True at source padding, the mask attention applies.
+    The source part is what attention reads, built once from the encoder outputs and kept once
+    per source sentence, since all rows of a sentence read the same source:
+        memory: (B_src, S, H) encoder outputs.
+        attention_keys: (B_src, S, H) memory projected for the attention score, None without
+            attention.
+        source_padding: (B_src, 1, S) True at source padding, the mask attention applies.
     steps: how many target tokens the state has consumed.
     """
 
@@ -69,17 +73,28 @@ class RNNDecoderState:
     def get_seq_length(self, layer_idx=0):
         return self.steps
 
+    @property
+    def rows_per_source(self):
+        """k, the decoder rows per source sentence."""
+        return self.hidden.shape[1] // self.memory.shape[0]
+
     def reorder_cache(self, beam_idx):
-        """Keep the rows of `beam_idx` (beam search), in place."""
+        """Keep the decoder rows of `beam_idx` (B,), in place: beam search's reordering.
+
+        Beam search picks each new row among the rows of the same sentence, so a source part
+        kept once per sentence stays as it is; only with one row per sentence (where generate()
+        expanded the encoder outputs itself) does each row's source move with it.
+        """
         self.hidden = self.hidden.index_select(1, beam_idx)
         if self.cell is not None:
             self.cell = self.cell.index_select(1, beam_idx)
         if self.input_feed is not None:
             self.input_feed = self.input_feed.index_select(0, beam_idx)
-        self.memory = self.memory.index_select(0, beam_idx)
-        if self.attention_keys is not None:
-            self.attention_keys = self.attention_keys.index_select(0, beam_idx)
-        self.source_padding = self.source_padding.index_select(0, beam_idx)
+        if self.rows_per_source == 1:
+            self.memory = self.memory.index_select(0, beam_idx)
+            if self.attention_keys is not None:
+                self.attention_keys = self.attention_keys.index_select(0, beam_idx)
+            self.source_padding = self.source_padding.index_select(0, beam_idx)
 
     def rnn_state(self):
         """The recurrent state in the form `nn.LSTM` / `nn.GRU` take."""
@@ -143,18 +158,34 @@ class Seq2SeqLSTMAttention(nn.Module):
         return self.key_proj(memory)
 
     def forward(self, query, keys, memory, source_padding):
-        """query (B, T, H), keys/memory (B, S, H), source_padding (B, 1, S) True at padding
-        -> context (B, T, H), weights (B, T, S)."""
+        """query (B, T, H) from B = k * B_src decoder rows, k consecutive rows per sentence;
+        keys/memory (B_src, S, H) and source_padding (B_src, 1, S), True at padding, once per
+        sentence -> context (B, T, H), weights (B, T, S)."""
+        sentences, hidden = keys.shape[0], query.shape[-1]
         if self.kind == "luong":
-            scores = torch.bmm(query, keys.transpose(1, 2))
+            scores = _bmm_per_row(query, keys.transpose(1, 2))
         else:
-            scores = self.energy(
-                torch.tanh(self.query_proj(query).unsqueeze(2) + keys.unsqueeze(1))
-            )
-            scores = scores.squeeze(-1)
+            projected = self.query_proj(query).view(sentences, -1, 1, hidden)  # (B_src, k*T, 1, H)
+            scores = self.energy(torch.tanh(projected + keys.unsqueeze(1))).squeeze(-1)
+        scores = scores.view(sentences, -1, scores.shape[-1])  # (B_src, k*T, S)
         scores = scores.masked_fill(source_padding, torch.finfo(scores.dtype).min)
-        weights = torch.softmax(scores, dim=-1)
-        return torch.bmm(weights.to(memory.dtype), memory), weights
+        weights = torch.softmax(scores, dim=-1).view(*query.shape[:2], -1)
+        return _bmm_per_row(weights.to(memory.dtype), memory), weights
+
+
+def _bmm_per_row(rows, per_sentence):
+    """rows (k * B_src, T, D), k consecutive rows per sentence, times per_sentence
+    (B_src, D, M) -> (k * B_src, T, M), without copying `per_sentence` k times.
+
+    One product per beam slot rather than one (k * T, D) product per sentence: a row's sums
+    then round exactly as they do with its own copy of the matrix, so beam search gives the
+    same scores to the last bit as when every beam had its own copy of the encoder outputs.
+    """
+    sentences = per_sentence.shape[0]
+    if rows.shape[0] == sentences:
+        return torch.bmm(rows, per_sentence)
+    slots = rows.view(sentences, -1, *rows.shape[1:]).unbind(1)  # k x (B_src, T, D)
+    return torch.stack([torch.bmm(slot, per_sentence) for slot in slots], dim=1).flatten(0, 1)
 
 
 class Seq2SeqLSTMDropout(nn.Dropout):
@@ -416,20 +447,27 @@ class Seq2SeqLSTMDecoder(nn.Module):
         # Output vector = tanh(W_c [context; rnn output]) with attention, the RNN output without.
         self.combine = nn.Linear(2 * hidden, hidden, bias=False) if self.attention else None
 
-    def init_state(self, encoder_outputs, source_mask=None):
+    def init_state(self, encoder_outputs, source_mask=None, rows_per_source=1):
         """The state before the first target token: the bridged encoder state, the source part.
 
-        source_mask: (B, S) right-padded source mask; defaults to `encoder_outputs.attention_mask`.
+        encoder_outputs: one row per source sentence (B_src).
+        source_mask: (B_src, S) right-padded source mask; defaults to the encoder outputs' own.
+        rows_per_source: k decoder rows per sentence (beams, returned sequences), each starting
+            from the sentence's bridged state; the source part is kept once.
         """
-        memory = encoder_outputs.last_hidden_state  # (B, S, H)
+        memory = encoder_outputs.last_hidden_state  # (B_src, S, H)
         if source_mask is None:
             source_mask = encoder_outputs.attention_mask
+
+        def per_row(final):  # (B_src, L, H) -> (L, k * B_src, H)
+            return final.transpose(0, 1).repeat_interleave(rows_per_source, dim=1).contiguous()
+
         final_cell = encoder_outputs.final_cell
         return RNNDecoderState(
-            hidden=encoder_outputs.final_hidden.transpose(0, 1).contiguous(),
-            cell=final_cell.transpose(0, 1).contiguous() if final_cell is not None else None,
+            hidden=per_row(encoder_outputs.final_hidden),
+            cell=per_row(final_cell) if final_cell is not None else None,
             input_feed=(
-                memory.new_zeros(memory.shape[0], self.config.hidden_dim)
+                memory.new_zeros(memory.shape[0] * rows_per_source, self.config.hidden_dim)
                 if self.config.input_feeding
                 else None
             ),
@@ -808,8 +846,9 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
     ):
         r"""Encode the source (unless `encoder_outputs` are given) and decode the target.
 
-        input_ids / attention_mask: (B, S) right-padded source.
-        decoder_input_ids: (B, T) target inputs, starting with the decoder start token.
+        input_ids / attention_mask: (B_src, S) right-padded source.
+        decoder_input_ids: (B, T) target inputs, starting with the decoder start token; B may be
+            k * B_src, k consecutive rows per source sentence (as `generate()` passes its beams).
         encoder_outputs: the encoder's `Seq2SeqLSTMEncoderOutput` (or a dict of its fields).
         cache: an `RNNDecoderState` to continue from; when `decoder_input_ids` holds the whole
             prefix, only the tokens the state has not consumed are fed.
@@ -818,7 +857,7 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
         state as the cache (with `use_cache`), `cross_attentions` (the weights (B, T, S), with
         `output_attentions`), `decoder_hidden_states` and `encoder_hidden_states` (with
         `output_hidden_states`: the embeddings, then one entry per layer), and
-        `encoder_last_hidden_state` (B, S, H).
+        `encoder_last_hidden_state` (B_src, S, H).
         """
         config = self.config
         use_cache = config.use_cache if use_cache is None else use_cache
@@ -840,10 +879,16 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
                 f"outputs {tuple(memory.shape[:2])}"
             )
 
+        rows, sentences = decoder_input_ids.shape[0], memory.shape[0]
+        if rows % sentences:
+            raise ValueError(
+                f"decoder_input_ids has {rows} rows, not a whole number of rows for each of the "
+                f"{sentences} source sentences"
+            )
         # Anything else (e.g. an empty cache object from generate()) starts a new state.
         state = cache if isinstance(cache, RNNDecoderState) else None
         if state is None:
-            state = self.decoder.init_state(encoder_outputs, attention_mask)
+            state = self.decoder.init_state(encoder_outputs, attention_mask, rows // sentences)
         elif decoder_input_ids.shape[1] > state.steps:
             decoder_input_ids = decoder_input_ids[:, state.steps :]
         outputs, state, weights, hidden_states = self.decoder(
@@ -962,6 +1007,43 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             processors.append(SourceLengthBound(bounds, self.config.eos_token_id))
             kwargs["logits_processor"] = processors
         return super().generate(inputs, generation_config=generation_config, **kwargs)
+
+    def _expand_inputs_for_generation(
+        self, expand_size=1, is_encoder_decoder=False, input_ids=None, **model_kwargs
+    ):
+        """GenerationMixin's copying of every input to `expand_size` rows per sentence (beams,
+        returned sequences), except the encoder outputs and the source mask.
+
+        All rows of a sentence read the same source, so those stay one row per sentence and the
+        decoder state keeps them once: a beam-search step then reorders only the recurrent state
+        instead of copying (B * k, S, H) attention keys. Where a transformers version does not
+        call this method, the encoder outputs arrive expanded and the state keeps a copy per row.
+        """
+        source = {
+            key: model_kwargs.pop(key)
+            for key in ("encoder_outputs", "attention_mask")
+            if key in model_kwargs
+        }
+        # Told it is no encoder-decoder, the parent does not look for the encoder outputs.
+        input_ids, model_kwargs = super()._expand_inputs_for_generation(
+            expand_size, is_encoder_decoder=False, input_ids=input_ids, **model_kwargs
+        )
+        return input_ids, {**model_kwargs, **source}
+
+    def prepare_inputs_for_generation(self, input_ids, next_sequence_length=None, **model_kwargs):
+        """One generate() step's `forward` arguments: the target tokens not fed yet (the last
+        `next_sequence_length`, else all: `forward` skips those the cache has consumed) and, as
+        they are, the model kwargs that `forward` takes.
+
+        GenerationMixin's general version also builds position ids, masks for compilable caches
+        and multimodal inputs, none of which a recurrent decoder has, and reads `forward`'s
+        signature on every step of a model registered for the Auto classes, as this one is.
+        """
+        if next_sequence_length is not None:
+            input_ids = input_ids[:, -next_sequence_length:]
+        inputs = {key: value for key, value in model_kwargs.items() if key in FORWARD_ARGUMENTS}
+        inputs["decoder_input_ids"] = input_ids
+        return inputs
 
     def get_input_embeddings(self):
         return self.model.encoder.embed_tokens
@@ -1140,6 +1222,10 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
 
 
 Seq2SeqLSTMForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
+# The model kwargs that `prepare_inputs_for_generation` passes on from generate() to forward.
+FORWARD_ARGUMENTS = frozenset(
+    inspect.signature(Seq2SeqLSTMForConditionalGeneration.forward).parameters
+)
 
 __all__ = [
     "RNNDecoderState",

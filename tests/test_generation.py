@@ -222,3 +222,99 @@ def test_generate_refuses_source_ids_outside_the_vocabulary_naming_them(search):
     input_ids[:] = -1
     with pytest.raises(ValueError, match=r": -1$"):
         model.generate(input_ids=input_ids, attention_mask=attention_mask, **SEARCHES[search])
+
+
+def expanding_encoder_outputs_per_row(monkeypatch):
+    """Makes generate() copy the encoder outputs to every beam, as GenerationMixin does by itself:
+    the plain path, where each decoder row has its own source and beam search reorders it."""
+    from transformers import GenerationMixin
+
+    from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
+
+    monkeypatch.setattr(
+        Seq2SeqLSTMForConditionalGeneration,
+        "_expand_inputs_for_generation",
+        GenerationMixin._expand_inputs_for_generation,
+    )
+
+
+def recording_rows_per_source(monkeypatch):
+    """The decoder rows per source sentence of every state beam search reorders."""
+    from hf_seq2seq_lstm.modeling_seq2seq_lstm import RNNDecoderState
+
+    seen, reorder = [], RNNDecoderState.reorder_cache
+
+    def recording(state, beam_idx):
+        seen.append(state.rows_per_source)
+        reorder(state, beam_idx)
+
+    monkeypatch.setattr(RNNDecoderState, "reorder_cache", recording)
+    return seen
+
+
+BEAM_SEARCHES = {
+    "beam": dict(num_beams=4, num_return_sequences=2),
+    "beam_sampling": dict(num_beams=3, num_return_sequences=3, do_sample=True),
+}
+
+
+@pytest.mark.parametrize("cell,attention,input_feeding", VARIANTS)
+@pytest.mark.parametrize("search", BEAM_SEARCHES)
+def test_beam_search_sharing_one_source_per_sentence_equals_a_source_copy_per_beam(
+    cell, attention, input_feeding, search, monkeypatch
+):
+    # hidden_dim 32: large enough that one (k, H) product per sentence rounds differently
+    # from k products of one row (at 16 the CPU kernels agree), so this tests exactness.
+    model = eos_prone_model(
+        cell_type=cell, attention=attention, input_feeding=input_feeding, hidden_dim=32
+    )
+    input_ids, attention_mask = padded_batch([6, 3, 5], SRC_VOCAB)
+    kwargs = BEAM_SEARCHES[search]
+    rows_per_source = recording_rows_per_source(monkeypatch)
+    shared = generate(model, input_ids, attention_mask, **kwargs)
+    assert set(rows_per_source) == {kwargs["num_beams"]}
+    expanding_encoder_outputs_per_row(monkeypatch)
+    rows_per_source.clear()
+    copied = generate(model, input_ids, attention_mask, **kwargs)
+    assert set(rows_per_source) == {1}
+    # Exact, not close: the shared path computes each row's products as the plain path does.
+    assert torch.equal(shared.sequences, copied.sequences)
+    assert torch.equal(shared.sequences_scores, copied.sequences_scores)
+    for shared_step, copied_step in zip(shared.scores, copied.scores, strict=True):
+        assert torch.equal(shared_step, copied_step)
+
+
+def test_beam_search_reorders_the_recurrent_state_and_never_copies_the_source(monkeypatch):
+    from hf_seq2seq_lstm.modeling_seq2seq_lstm import RNNDecoderState
+
+    model = eos_prone_model(attention="bahdanau", input_feeding=True)
+    input_ids, attention_mask = padded_batch([6, 3, 5], SRC_VOCAB)
+    source_parts, reorder = set(), RNNDecoderState.reorder_cache
+
+    def recording(state, beam_idx):
+        reorder(state, beam_idx)
+        assert state.hidden.shape[1] == state.input_feed.shape[0] == 3 * 4  # a row per beam
+        assert state.memory.shape[0] == state.attention_keys.shape[0] == 3  # one per sentence
+        source_parts.add((id(state.memory), id(state.attention_keys), id(state.source_padding)))
+
+    monkeypatch.setattr(RNNDecoderState, "reorder_cache", recording)
+    generate(model, input_ids, attention_mask, num_beams=4, max_new_tokens=6, min_new_tokens=6)
+    assert len(source_parts) == 1  # one source part, built once, for the whole search
+
+
+def test_decoder_rows_must_be_a_whole_number_per_source_sentence():
+    model = eos_prone_model()
+    input_ids, attention_mask = padded_batch([4, 3], SRC_VOCAB)
+    encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask)
+    start = torch.full((6, 1), model.config.decoder_start_token_id)
+    # Three rows per sentence, grouped by sentence, read that sentence's source.
+    grouped = model(encoder_outputs=encoder_outputs, decoder_input_ids=start).logits
+    for row in range(6):
+        alone = model(
+            input_ids=input_ids[row // 3 : row // 3 + 1],
+            attention_mask=attention_mask[row // 3 : row // 3 + 1],
+            decoder_input_ids=start[:1],
+        ).logits
+        torch.testing.assert_close(grouped[row], alone[0])
+    with pytest.raises(ValueError, match="decoder_input_ids has 5 rows"):
+        model(encoder_outputs=encoder_outputs, decoder_input_ids=start[:5])
