@@ -1222,10 +1222,11 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
 
 
 Seq2SeqLSTMForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
-# The model kwargs that `prepare_inputs_for_generation` passes on from generate() to forward.
+# The model kwargs that `prepare_inputs_for_generation` passes on from generate() to forward;
+# never labels, as in GenerationMixin: generate() computes no loss.
 FORWARD_ARGUMENTS = frozenset(
     inspect.signature(Seq2SeqLSTMForConditionalGeneration.forward).parameters
-)
+) - {"self", "labels"}
 
 __all__ = [
     "RNNDecoderState",
