@@ -16,6 +16,7 @@ from test_modeling import run_without_package
 
 import train
 from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
+from hf_seq2seq_lstm.checkpoints import STATE_FILE, checkpoint_dirs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -37,8 +38,8 @@ def losses(output_dir):
 
 
 def train_history(output_dir):
-    (checkpoint,) = train.checkpoint_dirs(Path(output_dir))[-1:]
-    return json.loads((checkpoint / train.STATE_FILE).read_text())["history"]
+    (checkpoint,) = checkpoint_dirs(Path(output_dir))[-1:]
+    return json.loads((checkpoint / STATE_FILE).read_text())["history"]
 
 
 TRANSLATE_CHECK = textwrap.dedent(
@@ -141,7 +142,7 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path
     monkeypatch.undo()
     # A half-written checkpoint from the crash must never be picked up.
     (tmp_path / "resumed" / ".partial-checkpoint-10").mkdir()
-    assert [p.name for p in train.checkpoint_dirs(tmp_path / "resumed")] == ["checkpoint-5"]
+    assert [p.name for p in checkpoint_dirs(tmp_path / "resumed")] == ["checkpoint-5"]
     run_train(tmp_path / "resumed", *common, "--resume_from_checkpoint", "latest")
 
     # The selected model, and the training state after the resume point.
