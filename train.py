@@ -565,16 +565,15 @@ def restore_state(accelerator, checkpoint: Path | None, raw) -> TrainingState:
 
 
 def current_teacher_forcing_ratio(args, state: TrainingState, total_steps, epochs) -> float:
-    if args.scheduled_sampling == "none":
-        return args.teacher_forcing_ratio
+    """--teacher_forcing_ratio, decayed towards --teacher_forcing_end by the schedule."""
     by_epoch = args.scheduled_sampling_unit == "epoch"
     return teacher_forcing_ratio(
-        args.scheduled_sampling,
+        args.teacher_forcing_schedule,
         state.epoch if by_epoch else state.step,
-        # The first step/epoch trains at `start`, the last at `end`.
+        # The first step/epoch trains at the start ratio, the last at `end`.
         max(1, (epochs if by_epoch else total_steps) - 1),
-        args.scheduled_sampling_start,
-        args.scheduled_sampling_end,
+        args.teacher_forcing_ratio,
+        args.teacher_forcing_end,
         args.scheduled_sampling_k,
     )
 

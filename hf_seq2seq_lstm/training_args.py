@@ -7,6 +7,7 @@ stops the run with one line that names it.
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import transformers
@@ -32,6 +33,19 @@ AT_LEAST_ONE_FLAGS = (
     "max_source_length", "max_target_length",
 )  # fmt: skip
 NON_NEGATIVE_FLAGS = ("weight_decay", "num_warmup_steps", "max_grad_norm", "seed")
+# Old names of the teacher-forcing flags (the start ratio had two flags), accepted for one
+# release with a warning.
+RENAMED_FLAGS = {
+    "--scheduled_sampling": "--teacher_forcing_schedule",
+    "--scheduled_sampling_start": "--teacher_forcing_ratio",
+    "--scheduled_sampling_end": "--teacher_forcing_end",
+}
+# The schedule function's arguments as flags, so that its errors name what the user typed.
+SCHEDULE_ARGUMENT_FLAGS = {
+    "start": "--teacher_forcing_ratio",
+    "end": "--teacher_forcing_end",
+    "k": "--scheduled_sampling_k",
+}
 
 
 def parse_args(
@@ -57,13 +71,12 @@ def parse_args(
     _add_optimisation_flags(train, training_defaults)
     _add_evaluation_flags(train)
     _add_output_flags(train)
+    argv = _with_new_flag_names(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     base = args.model_name_or_path or args.config_name
     if base:  # first: the architecture flags then describe the starting model
         given = {
-            token.split("=")[0][2:].removeprefix("no-")
-            for token in (sys.argv[1:] if argv is None else argv)
-            if token.startswith("--")
+            token.split("=")[0][2:].removeprefix("no-") for token in argv if token.startswith("--")
         }
         adopt_architecture(args, load_base_config(base), given)
     validate_args(args)
@@ -243,19 +256,21 @@ def _add_teacher_forcing_flags(parser: argparse.ArgumentParser) -> None:
         "--teacher_forcing_ratio",
         type=float,
         default=1.0,
-        help="probability of feeding the gold previous token (with --scheduled_sampling none)",
+        help="probability of feeding the gold previous token: at every step, or at the first "
+        "one when --teacher_forcing_schedule decays it",
     )
     teacher.add_argument(
-        "--scheduled_sampling",
+        "--teacher_forcing_schedule",
         choices=SCHEDULES,
         default="none",
-        help="decay of the teacher-forcing ratio from --scheduled_sampling_start to _end",
+        help="decay of the teacher-forcing ratio from --teacher_forcing_ratio to "
+        "--teacher_forcing_end (scheduled sampling)",
     )
     teacher.add_argument(
-        "--scheduled_sampling_start", type=float, default=1.0, help="ratio at the first step"
-    )
-    teacher.add_argument(
-        "--scheduled_sampling_end", type=float, default=0.75, help="ratio at the last step"
+        "--teacher_forcing_end",
+        type=float,
+        default=0.75,
+        help="ratio at the last step of --teacher_forcing_schedule",
     )
     teacher.add_argument(
         "--scheduled_sampling_k",
@@ -285,6 +300,24 @@ def _add_teacher_forcing_flags(parser: argparse.ArgumentParser) -> None:
     teacher.add_argument(
         "--curriculum_start", type=float, default=0.2, help="share of pairs in the first pool"
     )
+
+
+def _with_new_flag_names(argv: list[str]) -> list[str]:
+    """`argv` with each old flag name (`RENAMED_FLAGS`) replaced by its new one, and warned
+    about (pointing at the caller of `parse_args`)."""
+    renamed = []
+    for token in argv:
+        name, equals, value = token.partition("=")
+        if name in RENAMED_FLAGS:
+            warnings.warn(
+                f"{name} is deprecated and will be removed in the next release: use "
+                f"{RENAMED_FLAGS[name]}",
+                FutureWarning,
+                stacklevel=3,
+            )
+            token = f"{RENAMED_FLAGS[name]}{equals}{value}"
+        renamed.append(token)
+    return renamed
 
 
 def _add_optimisation_flags(train, training_defaults: dict) -> None:
@@ -512,28 +545,28 @@ def _check_input_flags(args: argparse.Namespace) -> None:
 
 
 def _check_teacher_forcing_flags(args: argparse.Namespace) -> None:
-    """Teacher forcing and curriculum."""
-    for name in ("teacher_forcing_ratio", "scheduled_sampling_start", "scheduled_sampling_end"):
-        if not 0.0 <= getattr(args, name) <= 1.0:
-            raise SystemExit(f"error: --{name} must be in [0, 1], got {getattr(args, name)}")
-    if args.scheduled_sampling != "none":
-        if args.scheduled_sampling_end > args.scheduled_sampling_start:
-            raise SystemExit(
-                "error: --scheduled_sampling_end must not exceed --scheduled_sampling_start "
-                f"({args.scheduled_sampling_end} > {args.scheduled_sampling_start})"
-            )
-        # Checks k and the schedule's other arguments with the schedule's own validation.
-        try:
-            teacher_forcing_ratio(
-                args.scheduled_sampling,
-                0,
-                1,
-                args.scheduled_sampling_start,
-                args.scheduled_sampling_end,
-                args.scheduled_sampling_k,
-            )
-        except ValueError as error:
-            raise SystemExit(f"error: --scheduled_sampling: {error}") from None
+    """Teacher forcing and curriculum. The ratios' range and k are the schedule function's
+    checks (one place), its errors worded with the flags' names."""
+    if (
+        args.teacher_forcing_schedule != "none"
+        and args.teacher_forcing_end > args.teacher_forcing_ratio
+    ):
+        raise SystemExit(
+            "error: --teacher_forcing_end must not exceed --teacher_forcing_ratio, the start of "
+            f"the schedule ({args.teacher_forcing_end} > {args.teacher_forcing_ratio})"
+        )
+    try:
+        teacher_forcing_ratio(
+            args.teacher_forcing_schedule,
+            0,
+            1,
+            args.teacher_forcing_ratio,
+            args.teacher_forcing_end,
+            args.scheduled_sampling_k,
+        )
+    except ValueError as error:  # "argument: problem"
+        argument, _, problem = str(error).partition(":")
+        raise SystemExit(f"error: {SCHEDULE_ARGUMENT_FLAGS[argument]}:{problem}") from None
     if args.curriculum and not (args.curriculum_steps > 0 and 0 < args.curriculum_start <= 1):
         raise SystemExit("error: --curriculum needs --curriculum_steps > 0 and a start in (0, 1]")
 

@@ -16,7 +16,7 @@ from test_modeling import run_without_package
 
 import train
 from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
-from hf_seq2seq_lstm.checkpoints import STATE_FILE, checkpoint_dirs
+from hf_seq2seq_lstm.checkpoints import STATE_FILE, TrainingState, checkpoint_dirs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -102,7 +102,7 @@ def test_default_data_is_the_builtin_corpus_and_schedules_reach_the_model(tmp_pa
     run_train(
         out,
         "--max_train_steps", "8", "--checkpointing_steps", "8",
-        "--scheduled_sampling", "linear", "--scheduled_sampling_end", "0.5",
+        "--teacher_forcing_schedule", "linear", "--teacher_forcing_end", "0.5",
         "--scheduled_sampling_mode", "two_pass", "--curriculum", "--curriculum_steps", "4",
         "--mixed_precision", "bf16",
     )  # fmt: skip
@@ -123,7 +123,8 @@ class Interrupted(Exception):
 def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path, monkeypatch):
     # Evaluations at 4, 8, 12 and checkpoints at 5, 10: selection state crosses the resume.
     common = ["--max_train_steps", "12", "--checkpointing_steps", "5", "--eval_steps", "4",
-              "--scheduled_sampling", "linear", "--curriculum", "--curriculum_steps", "6"]  # fmt: skip
+              "--teacher_forcing_schedule", "linear",
+              "--curriculum", "--curriculum_steps", "6"]  # fmt: skip
     run_train(tmp_path / "whole", *common)
 
     calls = {"n": 0}
@@ -189,11 +190,11 @@ def test_two_process_ddp_on_cpu_completes_with_identical_weights_on_both_ranks(t
         (["--train_file", "no/such/file.tsv"], "does not exist"),
         (
             [
-                "--scheduled_sampling",
+                "--teacher_forcing_schedule",
                 "linear",
-                "--scheduled_sampling_start",
+                "--teacher_forcing_ratio",
                 "0.5",
-                "--scheduled_sampling_end",
+                "--teacher_forcing_end",
                 "0.9",
             ],
             "must not exceed",
@@ -229,6 +230,35 @@ def test_bad_arguments_fail_before_any_work(arguments, message, capsys, tmp_path
     else:
         assert "invalid choice" in text
     assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize("schedule", ["none", "linear"])
+def test_teacher_forcing_ratio_is_the_first_steps_ratio_with_or_without_a_schedule(
+    schedule, tmp_path
+):
+    args = train.parse_args(
+        ["--output_dir", str(tmp_path), "--teacher_forcing_ratio", "0.9",
+         "--teacher_forcing_schedule", schedule, "--teacher_forcing_end", "0.5"]
+    )  # fmt: skip
+
+    def ratio(step):
+        return train.current_teacher_forcing_ratio(args, TrainingState(step=step), 11, 1)
+
+    assert ratio(0) == 0.9
+    assert ratio(10) == (0.9 if schedule == "none" else pytest.approx(0.5))
+
+
+def test_the_old_scheduled_sampling_flags_warn_and_set_the_new_ones(tmp_path):
+    output = ["--output_dir", str(tmp_path)]
+    old = ["--scheduled_sampling", "linear", "--scheduled_sampling_start", "0.9",
+           "--scheduled_sampling_end", "0.5"]  # fmt: skip
+    new = ["--teacher_forcing_schedule", "linear", "--teacher_forcing_ratio", "0.9",
+           "--teacher_forcing_end", "0.5"]  # fmt: skip
+    with pytest.warns(FutureWarning) as warned:
+        renamed = train.parse_args([*output, *old])
+    assert [str(warning.message).split(" is deprecated")[0] for warning in warned] == old[::2]
+    assert "use --teacher_forcing_ratio" in str(warned[1].message)
+    assert vars(renamed) == vars(train.parse_args([*output, *new]))
 
 
 def test_help_describes_every_flag_with_its_default(capsys):
