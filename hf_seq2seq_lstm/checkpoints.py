@@ -3,7 +3,7 @@
 Every folder is written by `atomic_dir`: into a scratch folder first, then moved into place, so
 a killed run never leaves a half-written checkpoint, model or staged Hub repository. A
 checkpoint's state file lists the size and sha256 of its files, so a resume names a damaged
-file instead of loading it. The functions take the run's `accelerate.Accelerator`: in a
+file instead of loading it. The writers take the run's `accelerate.Accelerator`: in a
 distributed run every process calls them, and the main process alone writes shared files.
 """
 
