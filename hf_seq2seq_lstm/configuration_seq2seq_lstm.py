@@ -57,8 +57,11 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
         share_embeddings (`bool`): share the encoder and decoder embeddings (a joint vocabulary);
             needs `src_vocab_size == tgt_vocab_size`.
         teacher_forcing_ratio (`float`): probability that a training decoder step is fed the
-            ground-truth previous token rather than the model's own prediction. 1.0 is full
-            teacher forcing. `forward(teacher_forcing_ratio=...)` overrides it per call.
+            ground-truth previous token rather than the model's own prediction (1.0: full
+            teacher forcing), in calls that pass no ratio: the default that `Seq2SeqTrainer`
+            and other `forward(**batch)` loops train with. A schedule passes its ratio per call,
+            `forward(teacher_forcing_ratio=...)` (train.py does, every step), which leaves this
+            field as it is. Evaluation always feeds the given inputs.
         scheduled_sampling_mode (`str`): how a ratio below 1.0 is trained. `"exact"` runs the
             decoder step by step, feeding each prediction as it is made. `"two_pass"` first runs a
             teacher-forced pass without gradient to pick the predictions, then trains one fused

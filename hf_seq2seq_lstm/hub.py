@@ -13,7 +13,6 @@ records themselves never leave the machine; the card names data files by their b
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
@@ -21,7 +20,6 @@ import math
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from huggingface_hub.errors import HTTPError
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 from safetensors import safe_open
 
+from .checkpoints import atomic_dir
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from .model_card import FIGURES, RunRecords, aihub_warning, make_model_card
 from .modeling_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
@@ -181,7 +180,7 @@ def stage_folder(local_dir: str | os.PathLike, write: Callable[[Path], None]) ->
         `local_dir` as an absolute `Path`.
     """
     target = _check_local_dir(local_dir)
-    with _staging_folder(target) as staged:
+    with atomic_dir(target) as staged:
         write(staged)
     return target
 
@@ -327,7 +326,7 @@ def stage_then_upload(
     check_repo_id(repo_id)
     token = _require_token(token)
     target = _check_local_dir(local_dir) if local_dir is not None else None
-    with _staging_folder(target) as staged:
+    with atomic_dir(target) as staged:
         stage(staged)
         return upload(
             staged,
@@ -338,19 +337,6 @@ def stage_then_upload(
             commit_message=commit_message,
             repo_type=repo_type,
         )
-
-
-@contextlib.contextmanager
-def _staging_folder(target: Path | None):
-    """A scratch folder to write the files into; when the block succeeds it becomes `target`
-    (where one is given) in one rename, so `target` is never left half-written."""
-    with tempfile.TemporaryDirectory(
-        dir=target.parent if target is not None else None, prefix=".hub-staging."
-    ) as scratch:
-        staged = Path(scratch) / "staged"
-        yield staged
-        if target is not None:
-            os.replace(staged, target)
 
 
 def _require_token(token: str | None) -> str:

@@ -325,22 +325,26 @@ def _steps(steps: list[int]) -> str:
     return ", ".join(str(step) for step in steps)
 
 
+def _teacher_forcing(args: dict) -> str:
+    """The recipe's teacher-forcing row. Records written before the flags were renamed name the
+    schedule, its start and its end `scheduled_sampling`, `_start` and `_end`."""
+    names = ("teacher_forcing_schedule", "teacher_forcing_ratio", "teacher_forcing_end")
+    if "teacher_forcing_schedule" not in args:
+        names = ("scheduled_sampling", "scheduled_sampling_start", "scheduled_sampling_end")
+    schedule, start, end = (args.get(name) for name in names)
+    if schedule and schedule != "none":
+        return (
+            f"scheduled sampling: {schedule} decay of the ratio from {start} to {end} per "
+            f"{args.get('scheduled_sampling_unit', 'step')}, "
+            f"{args.get('scheduled_sampling_mode')} mode"
+        )
+    return f"fixed ratio {args.get('teacher_forcing_ratio', 1.0)} (1.0 = always gold)"
+
+
 def _recipe_section(records: RunRecords) -> str:
     args = records.training_args
     results = records.results
     run_info = records.run_info
-    schedule = args.get("scheduled_sampling")
-    if schedule and schedule != "none":
-        teacher_forcing = (
-            f"scheduled sampling: {schedule} decay of the ratio from "
-            f"{args.get('scheduled_sampling_start')} to {args.get('scheduled_sampling_end')} per "
-            f"{args.get('scheduled_sampling_unit', 'step')}, "
-            f"{args.get('scheduled_sampling_mode')} mode"
-        )
-    else:
-        teacher_forcing = (
-            f"fixed ratio {args.get('teacher_forcing_ratio', 1.0)} (1.0 = always gold)"
-        )
     curriculum = (
         f"shortest pairs first, widening from {args.get('curriculum_start')} of the pairs to all "
         f"of them over {args.get('curriculum_steps')} steps"
@@ -361,7 +365,7 @@ def _recipe_section(records: RunRecords) -> str:
         ("Learning rate", args.get("learning_rate")),
         ("LR schedule", f"{args.get('lr_scheduler_type')}, {args.get('num_warmup_steps')} warmup"),
         ("Label smoothing", args.get("label_smoothing")),
-        ("Teacher forcing", teacher_forcing),
+        ("Teacher forcing", _teacher_forcing(args)),
         ("Curriculum", curriculum),
         ("Mixed precision", args.get("mixed_precision")),
         ("Seed", args.get("seed")),

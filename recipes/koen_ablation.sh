@@ -18,7 +18,7 @@ declare -A rows=(
   [attention_none]="--attention none"
   [bahdanau]="--attention bahdanau"
   [gru]="--cell_type gru"
-  [scheduled_sampling]="--scheduled_sampling linear --scheduled_sampling_end 0.75"
+  [scheduled_sampling]="--teacher_forcing_schedule linear --teacher_forcing_end 0.75"
   [curriculum]="--curriculum --curriculum_steps 300"
 )
 read -r -a order <<< "${ABLATION_ROWS:-luong attention_none bahdanau gru scheduled_sampling curriculum}"

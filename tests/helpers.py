@@ -12,6 +12,7 @@ import torch
 from accelerate.state import AcceleratorState
 
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration
+from hf_seq2seq_lstm.checkpoints import STATE_FILE, checkpoint_dirs
 from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -142,10 +143,8 @@ def run_train(output_dir, *extra):
 
 def train_history(output_dir):
     """The log history of the run's last checkpoint."""
-    import train
-
-    (checkpoint,) = train.checkpoint_dirs(Path(output_dir))[-1:]
-    return json.loads((checkpoint / train.STATE_FILE).read_text())["history"]
+    (checkpoint,) = checkpoint_dirs(Path(output_dir))[-1:]
+    return json.loads((checkpoint / STATE_FILE).read_text())["history"]
 
 
 # --- the Hub ----------------------------------------------------------------------------------

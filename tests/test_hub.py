@@ -361,6 +361,17 @@ def test_card_names_the_selection_metric_and_the_checkpoint_averaging(
         assert "(validation: the kept checkpoint, step 8):" in body
 
 
+def test_card_reads_the_teacher_forcing_flags_by_their_new_names_too(trained_dir, tmp_path):
+    run = copy_run(trained_dir, tmp_path / "run")
+    args = json.loads((run / "training_args.json").read_text())
+    for renamed in ("scheduled_sampling", "scheduled_sampling_start", "scheduled_sampling_end"):
+        del args[renamed]  # the fixture's records carry the old names
+    renamed = {"teacher_forcing_schedule": "linear", "teacher_forcing_end": 0.5}
+    write_json(run / "training_args.json", {**args, **renamed, "teacher_forcing_ratio": 0.9})
+    _, body = card_metadata(hub.stage_repository(run, tmp_path / "staged") / "README.md")
+    assert "linear decay of the ratio from 0.9 to 0.5 per step, two_pass mode" in body
+
+
 def test_card_tables_test_scores_by_source_naming_local_data_by_base_name(trained_dir, tmp_path):
     run = copy_run(trained_dir, tmp_path / "run")
     by_source = {

@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 
 import train
 from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
+from hf_seq2seq_lstm.checkpoints import TrainingState, checkpoint_dirs
 
 
 def losses(output_dir):
@@ -65,7 +66,7 @@ def test_default_data_is_the_builtin_corpus_and_schedules_reach_the_model(tmp_pa
     run_train(
         out,
         "--max_train_steps", "8", "--checkpointing_steps", "8",
-        "--scheduled_sampling", "linear", "--scheduled_sampling_end", "0.5",
+        "--teacher_forcing_schedule", "linear", "--teacher_forcing_end", "0.5",
         "--scheduled_sampling_mode", "two_pass", "--curriculum", "--curriculum_steps", "4",
         "--mixed_precision", "bf16",
     )  # fmt: skip
@@ -86,7 +87,8 @@ class Interrupted(Exception):
 def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path, monkeypatch):
     # Evaluations at 4, 8, 12 and checkpoints at 5, 10: selection state crosses the resume.
     common = ["--max_train_steps", "12", "--checkpointing_steps", "5", "--eval_steps", "4",
-              "--scheduled_sampling", "linear", "--curriculum", "--curriculum_steps", "6"]  # fmt: skip
+              "--teacher_forcing_schedule", "linear",
+              "--curriculum", "--curriculum_steps", "6"]  # fmt: skip
     run_train(tmp_path / "whole", *common)
 
     calls = {"n": 0}
@@ -105,7 +107,7 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path
     monkeypatch.undo()
     # A half-written checkpoint from the crash must never be picked up.
     (tmp_path / "resumed" / ".partial-checkpoint-10").mkdir()
-    assert [p.name for p in train.checkpoint_dirs(tmp_path / "resumed")] == ["checkpoint-5"]
+    assert [p.name for p in checkpoint_dirs(tmp_path / "resumed")] == ["checkpoint-5"]
     run_train(tmp_path / "resumed", *common, "--resume_from_checkpoint", "latest")
 
     # The selected model, and the training state after the resume point.
@@ -191,11 +193,11 @@ def test_no_missing_process_warning_where_every_process_asked_for_runs(
         (["--train_file", "no/such/file.tsv"], "does not exist"),
         (
             [
-                "--scheduled_sampling",
+                "--teacher_forcing_schedule",
                 "linear",
-                "--scheduled_sampling_start",
+                "--teacher_forcing_ratio",
                 "0.5",
-                "--scheduled_sampling_end",
+                "--teacher_forcing_end",
                 "0.9",
             ],
             "must not exceed",
@@ -231,6 +233,35 @@ def test_bad_arguments_fail_before_any_work(arguments, message, capsys, tmp_path
     else:
         assert "invalid choice" in text
     assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize("schedule", ["none", "linear"])
+def test_teacher_forcing_ratio_is_the_first_steps_ratio_with_or_without_a_schedule(
+    schedule, tmp_path
+):
+    args = train.parse_args(
+        ["--output_dir", str(tmp_path), "--teacher_forcing_ratio", "0.9",
+         "--teacher_forcing_schedule", schedule, "--teacher_forcing_end", "0.5"]
+    )  # fmt: skip
+
+    def ratio(step):
+        return train.current_teacher_forcing_ratio(args, TrainingState(step=step), 11, 1)
+
+    assert ratio(0) == 0.9
+    assert ratio(10) == (0.9 if schedule == "none" else pytest.approx(0.5))
+
+
+def test_the_old_scheduled_sampling_flags_warn_and_set_the_new_ones(tmp_path):
+    output = ["--output_dir", str(tmp_path)]
+    old = ["--scheduled_sampling", "linear", "--scheduled_sampling_start", "0.9",
+           "--scheduled_sampling_end", "0.5"]  # fmt: skip
+    new = ["--teacher_forcing_schedule", "linear", "--teacher_forcing_ratio", "0.9",
+           "--teacher_forcing_end", "0.5"]  # fmt: skip
+    with pytest.warns(FutureWarning) as warned:
+        renamed = train.parse_args([*output, *old])
+    assert [str(warning.message).split(" is deprecated")[0] for warning in warned] == old[::2]
+    assert "use --teacher_forcing_ratio" in str(warned[1].message)
+    assert vars(renamed) == vars(train.parse_args([*output, *new]))
 
 
 def test_help_describes_every_flag_with_its_default(capsys):

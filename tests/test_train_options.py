@@ -21,6 +21,7 @@ from hf_seq2seq_lstm import (
     load_parallel_corpus,
     train_bpe_tokenizer,
 )
+from hf_seq2seq_lstm.checkpoints import SNAPSHOT_DIR, checkpoint_dirs
 
 
 def read_json(path):
@@ -41,7 +42,7 @@ def test_max_train_minutes_stops_on_time_finishes_the_run_and_resumes(tmp_path, 
     for name in ("model.safetensors", "tokenizer.json", "all_results.json", "run_info.json",
                  "log_history.json", "training_curves.png", "test_predictions.txt"):  # fmt: skip
         assert (out / name).is_file(), name
-    assert [path.name for path in train.checkpoint_dirs(out)] == ["checkpoint-3"]
+    assert [path.name for path in checkpoint_dirs(out)] == ["checkpoint-3"]
     assert read_json(out / "log_history.json")[-1]["eval_chrf"] is not None  # last step scored
     assert read_json(out / "all_results.json")["test_chrf"] is not None
 
@@ -50,7 +51,7 @@ def test_max_train_minutes_stops_on_time_finishes_the_run_and_resumes(tmp_path, 
         "--resume_from_checkpoint", "latest",
     )  # fmt: skip
     assert results["train_steps"] == 6  # the first minute counts: one more minute, 3 more steps
-    assert [path.name for path in train.checkpoint_dirs(out)] == ["checkpoint-3", "checkpoint-6"]
+    assert [path.name for path in checkpoint_dirs(out)] == ["checkpoint-3", "checkpoint-6"]
 
 
 @pytest.mark.parametrize("metric", ["chrf", "bleu", "loss"])
@@ -83,12 +84,12 @@ def test_checkpoint_averaging_averages_the_chosen_steps_and_keeps_the_better_mod
     else:
         ranked = sorted(evaluations, key=lambda entry: -entry["eval_chrf"])  # stable: ties early
         assert averaging["steps"] == sorted(entry["step"] for entry in ranked[:3])
-    kept_files = sorted(path.name for path in (out / train.SNAPSHOT_DIR).iterdir())
+    kept_files = sorted(path.name for path in (out / SNAPSHOT_DIR).iterdir())
     assert kept_files == sorted(
         ["averaged.safetensors", *(f"step-{step}.safetensors" for step in averaging["steps"])]
     )
-    snapshots = [load_file(out / train.SNAPSHOT_DIR / f"step-{s}.safetensors") for s in averaging["steps"]]  # fmt: skip
-    averaged = load_file(out / train.SNAPSHOT_DIR / "averaged.safetensors")
+    snapshots = [load_file(out / SNAPSHOT_DIR / f"step-{s}.safetensors") for s in averaging["steps"]]  # fmt: skip
+    averaged = load_file(out / SNAPSHOT_DIR / "averaged.safetensors")
     for name, tensor in averaged.items():
         torch.testing.assert_close(tensor, torch.stack([w[name] for w in snapshots]).mean(0))
     best_single = max(entry["eval_chrf"] for entry in evaluations)
@@ -98,7 +99,7 @@ def test_checkpoint_averaging_averages_the_chosen_steps_and_keeps_the_better_mod
         assert results["averaged_steps"] == averaging["steps"]
         assert results["eval_chrf"] == averaging["eval_chrf"]
         expected = Seq2SeqLSTMForConditionalGeneration(model.config)
-        load_model(expected, str(out / train.SNAPSHOT_DIR / "averaged.safetensors"))
+        load_model(expected, str(out / SNAPSHOT_DIR / "averaged.safetensors"))
         for name, tensor in expected.state_dict().items():  # tied names saved once, either way
             torch.testing.assert_close(model.state_dict()[name], tensor)
     else:

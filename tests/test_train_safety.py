@@ -9,8 +9,8 @@ import sys
 import pytest
 from helpers import REPO_ROOT, TINY, run_train
 
-import train
 from hf_seq2seq_lstm import builtin_corpus_files
+from hf_seq2seq_lstm.checkpoints import checkpoint_dirs
 
 
 def test_a_finished_run_is_refused_then_replaced_only_with_overwrite_output_dir(tmp_path):
@@ -29,7 +29,7 @@ def test_a_finished_run_is_refused_then_replaced_only_with_overwrite_output_dir(
     assert (out / "model.safetensors").read_bytes() == weights
 
     run_train(out, "--max_train_steps", "3", "--checkpointing_steps", "3", "--overwrite_output_dir")
-    assert [path.name for path in train.checkpoint_dirs(out)] == ["checkpoint-3"]
+    assert [path.name for path in checkpoint_dirs(out)] == ["checkpoint-3"]
     assert not (out / "test_predictions.txt").exists()  # the old run's, not this one's
     assert (out / "my_notes.txt").read_text() == "not the run's"
     assert (out / "model.safetensors").read_bytes() != weights
