@@ -52,7 +52,11 @@ from hf_seq2seq_lstm.inference import DEFAULT_MODEL_DIR, plot_alignment
 from hf_seq2seq_lstm.metrics import compute_translation_scores, translation_scores_by_group
 from hf_seq2seq_lstm.plotting import plot_training_curves
 from hf_seq2seq_lstm.run_records import DataInfo, LogHistory, Results, RunInfo, looks_like_aihub
-from hf_seq2seq_lstm.schedules import LengthBucketBatchSampler, teacher_forcing_ratio
+from hf_seq2seq_lstm.schedules import (
+    LengthBucketBatchSampler,
+    TokenBudgetBatchSampler,
+    teacher_forcing_ratio,
+)
 from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer, with_bpe_dropout
 from hf_seq2seq_lstm.training_args import REGULARISATION_FIELDS, model_config, uses_builtin_corpus
 
@@ -195,18 +199,22 @@ def tokenize_datasets(args, raw, tokenizer, accelerator) -> datasets.DatasetDict
 
 
 def get_dataloaders(args, raw, tokenized, tokenizer, model, accelerator):
-    """Length-bucketed training batches (with the curriculum), length-sorted eval batches."""
+    """Training batches (token-budget, or length-bucketed with the curriculum), length-sorted eval
+    batches."""
     collator = DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100)
     train = tokenized["train"]
     lengths = np.asarray(train["length"])
     batches_per_step = args.gradient_accumulation_steps * accelerator.num_processes
-    sampler = LengthBucketBatchSampler(
-        lengths,
-        args.per_device_train_batch_size,
-        seed=args.seed,
-        curriculum_steps=args.curriculum_steps * batches_per_step if args.curriculum else 0,
-        curriculum_start=args.curriculum_start,
-    )
+    if args.max_tokens_per_batch:
+        sampler = TokenBudgetBatchSampler(lengths, args.max_tokens_per_batch, seed=args.seed)
+    else:
+        sampler = LengthBucketBatchSampler(
+            lengths,
+            args.per_device_train_batch_size,
+            seed=args.seed,
+            curriculum_steps=args.curriculum_steps * batches_per_step if args.curriculum else 0,
+            curriculum_start=args.curriculum_start,
+        )
     columns = ["input_ids", "attention_mask", "labels"]
     if args.bpe_dropout:  # each batch re-segmented from its text; lengths bucket approximately
         train_loader = torch.utils.data.DataLoader(
@@ -404,7 +412,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     scheduler: object
     train_loader: torch.utils.data.DataLoader
-    sampler: LengthBucketBatchSampler
+    sampler: LengthBucketBatchSampler | TokenBudgetBatchSampler
     eval_loaders: dict
     raw: datasets.DatasetDict
     tokenizer: object

@@ -1,4 +1,5 @@
-"""Teacher-forcing schedules (scheduled sampling) and a length-bucketed curriculum batch sampler.
+"""Teacher-forcing schedules (scheduled sampling), a length-bucketed curriculum batch sampler and
+a token-budget batch sampler.
 
 Everything here is a pure function of its arguments (the sampler: of seed and epoch), so that a
 run resumed from a checkpoint sees the same ratios and the same batches as an uninterrupted one.
@@ -264,6 +265,60 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
             order = list(rng.permutation(movable)) + list(range(movable, len(chunk_batches)))
             batches.extend(chunk_batches[i] for i in order)
         return batches
+
+
+class TokenBudgetBatchSampler(Sampler[list[int]]):
+    """Batches of at most `max_tokens` padded tokens each, cut once and reshuffled every epoch.
+
+    A batch costs `len(batch) * max(lengths[batch])` tokens: its sentences padded to the longest.
+    The examples are sorted by length (equal lengths in a seeded random order) and cut greedily,
+    so short sentences travel in large batches and long ones in small; an example longer than the
+    budget gets a batch of its own. The batches are cut once, so every epoch has the same
+    `len(self)` batches (what step counting, the schedules and an exact resume rely on); only
+    their order changes from epoch to epoch, a pure function of (seed, epoch). Use it as a
+    DataLoader's `batch_sampler` and call `set_epoch` as for `LengthBucketBatchSampler`. It has no
+    curriculum: a curriculum changes which examples an epoch holds, and with it the batches.
+    """
+
+    def __init__(self, lengths: Sequence[int] | np.ndarray, max_tokens: int, seed: int = 0) -> None:
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if lengths.ndim != 1 or lengths.size == 0:
+            raise ValueError(f"lengths: need a non-empty 1-D sequence, got shape {lengths.shape}")
+        if max_tokens < 1:
+            raise ValueError(f"max_tokens: must be >= 1, got {max_tokens}")
+        if seed < 0:
+            raise ValueError(f"seed: must be >= 0, got {seed}")
+        self.max_tokens = max_tokens
+        self.seed = seed
+        self.epoch = 0
+        tie_break = np.random.default_rng([seed, 2]).permutation(lengths.size)
+        shortest_first = tie_break[np.argsort(lengths[tie_break], kind="stable")]
+        self.batches = []
+        start = 0
+        # Sorted, so the newest example is the batch's longest: it fits while count * it <= budget.
+        for end, index in enumerate(shortest_first):
+            if end > start and (end - start + 1) * lengths[index] > max_tokens:
+                self.batches.append(shortest_first[start:end])
+                start = end
+        self.batches.append(shortest_first[start:])
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose batch order the next iteration yields."""
+        if epoch < 0:
+            raise ValueError(f"epoch: must be >= 0, got {epoch}")
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def epoch_batches(self, epoch: int) -> list[np.ndarray]:
+        """The index arrays of every batch of `epoch`, in order: a pure function of (seed, epoch)."""
+        order = np.random.default_rng([self.seed, 3, epoch]).permutation(len(self.batches))
+        return [self.batches[i] for i in order]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for batch in self.epoch_batches(self.epoch):
+            yield batch.tolist()
 
 
 def _remove_positions(values: np.ndarray, length: int, positions: np.ndarray) -> int:

@@ -30,7 +30,7 @@ AT_LEAST_ONE_FLAGS = (
     "per_device_eval_batch_size", "gradient_accumulation_steps", "num_beams", "eval_steps",
     "eval_num_beams", "eval_max_samples", "max_predict_samples", "early_stopping_patience",
     "checkpoints_total_limit", "logging_steps", "preprocessing_num_workers", "num_threads",
-    "max_source_length", "max_target_length",
+    "max_source_length", "max_target_length", "max_tokens_per_batch",
 )  # fmt: skip
 NON_NEGATIVE_FLAGS = (
     "weight_decay",
@@ -346,6 +346,12 @@ def _add_optimisation_flags(train, training_defaults: dict) -> None:
         "--per_device_train_batch_size", type=int, default=64, help="training sentences per batch"
     )
     train.add_argument(
+        "--max_tokens_per_batch",
+        type=int,
+        help="batch by a token budget instead: at most this many padded tokens (sentences x the "
+        "longest side) per batch, so short sentences come in large batches; no --curriculum",
+    )
+    train.add_argument(
         "--per_device_eval_batch_size", type=int, default=64, help="sentences per decoding batch"
     )
     train.add_argument(
@@ -585,6 +591,9 @@ def _check_teacher_forcing_flags(args: argparse.Namespace) -> None:
         raise SystemExit(f"error: {SCHEDULE_ARGUMENT_FLAGS[argument]}:{problem}") from None
     if args.curriculum and not (args.curriculum_steps > 0 and 0 < args.curriculum_start <= 1):
         raise SystemExit("error: --curriculum needs --curriculum_steps > 0 and a start in (0, 1]")
+    if args.curriculum and args.max_tokens_per_batch:
+        # Token batches are cut once for the whole run; a curriculum changes what each epoch holds.
+        raise SystemExit("error: --max_tokens_per_batch does not combine with --curriculum")
 
 
 def _check_training_flags(args: argparse.Namespace) -> None:

@@ -1,5 +1,6 @@
 """Teacher-forcing schedules give their documented values; the bucketed sampler is deterministic,
-covers the data, pads little, widens its curriculum pool and survives accelerate's wrappers."""
+covers the data, pads little, widens its curriculum pool and survives accelerate's wrappers; the
+token-budget sampler keeps its budget and the same batches every epoch, in a new order."""
 
 import math
 
@@ -12,6 +13,7 @@ from torch.utils.data import DataLoader
 from hf_seq2seq_lstm.schedules import (
     SCHEDULES,
     LengthBucketBatchSampler,
+    TokenBudgetBatchSampler,
     curriculum_pool_fraction,
     teacher_forcing_ratio,
 )
@@ -294,3 +296,46 @@ def test_resuming_mid_epoch_with_skip_first_batches_continues_the_same_order():
     prepared.set_epoch(1)
     resumed_sampler.set_epoch(1)
     assert list(skip_first_batches(prepared, 7)) == expected[7:]
+
+
+# ---- TokenBudgetBatchSampler ----
+
+
+def test_token_batches_keep_the_budget_and_cover_every_example_once():
+    lengths = random_lengths(1003, seed=2)
+    lengths[5] = 700  # longer than the budget: a batch of its own
+    sampler = TokenBudgetBatchSampler(lengths, max_tokens=600, seed=3)
+    batches = sampler.epoch_batches(0)
+    assert sorted(index for batch in batches for index in batch) == list(range(1003))
+    assert [5] in [batch.tolist() for batch in batches]
+    costs = [len(batch) * int(lengths[batch].max()) for batch in batches if len(batch) > 1]
+    assert max(costs) <= 600
+    sizes = {len(batch) for batch in batches}
+    assert min(sizes) < 10 < max(sizes)  # short sentences in large batches, long in small
+    # Greedy cutting of sorted lengths leaves little room: most batches are nearly full.
+    assert np.mean(costs) > 0.8 * 600
+    assert padding_fraction(batches, lengths) < 0.05
+
+
+def test_token_batches_are_the_same_every_epoch_in_a_seeded_new_order():
+    lengths = random_lengths(500)
+    sampler = TokenBudgetBatchSampler(lengths, max_tokens=400, seed=1)
+    epochs = [[batch.tolist() for batch in sampler.epoch_batches(epoch)] for epoch in (0, 1)]
+    assert len(epochs[0]) == len(epochs[1]) == len(sampler)
+    assert epochs[0] != epochs[1]
+    assert sorted(epochs[0]) == sorted(epochs[1])
+    again = TokenBudgetBatchSampler(lengths, max_tokens=400, seed=1)
+    again.set_epoch(1)
+    assert list(again) == epochs[1]
+    other_seed = TokenBudgetBatchSampler(lengths, max_tokens=400, seed=2)
+    assert [batch.tolist() for batch in other_seed.epoch_batches(1)] != epochs[1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [({"lengths": []}, "lengths"), ({"max_tokens": 0}, "max_tokens"), ({"seed": -1}, "seed")],
+)
+def test_token_batch_arguments_are_checked(kwargs, argument):
+    arguments = {"lengths": [3, 4], "max_tokens": 10, **kwargs}
+    with pytest.raises(ValueError, match=f"^{argument}:"):
+        TokenBudgetBatchSampler(**arguments)

@@ -208,6 +208,8 @@ def test_no_missing_process_warning_where_every_process_asked_for_runs(
         (["--push_to_hub"], "hub_model_id"),
         (["--max_train_minutes", "0"], "--max_train_minutes"),
         (["--bpe_dropout", "1"], "--bpe_dropout"),
+        (["--max_tokens_per_batch", "0"], "--max_tokens_per_batch"),
+        (["--max_tokens_per_batch", "500", "--curriculum"], "--curriculum"),
         (["--average_checkpoints", "1"], "--average_checkpoints"),
         (["--metric_for_best_model", "rouge"], None),
         (["--builtin_corpus", "aihub"], None),

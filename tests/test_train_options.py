@@ -54,6 +54,25 @@ def test_max_train_minutes_stops_on_time_finishes_the_run_and_resumes(tmp_path, 
     assert [path.name for path in checkpoint_dirs(out)] == ["checkpoint-3", "checkpoint-6"]
 
 
+def test_a_token_budget_sets_the_batches_of_an_epoch(tmp_path, monkeypatch):
+    samplers = []
+
+    class RecordedSampler(train.TokenBudgetBatchSampler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            samplers.append(self)
+
+    monkeypatch.setattr(train, "TokenBudgetBatchSampler", RecordedSampler)
+    results = run_train(
+        tmp_path / "run", "--num_train_epochs", "1", "--max_tokens_per_batch", "300"
+    )
+    (sampler,) = samplers
+    assert sampler.max_tokens == 300
+    assert results["train_steps"] == len(sampler)
+    assert results["epochs"] == 1
+    assert len({len(batch) for batch in sampler.batches}) > 2  # not 16 sentences each
+
+
 @pytest.mark.parametrize("metric", ["chrf", "bleu", "loss"])
 def test_the_kept_step_is_the_best_by_the_chosen_metric(tmp_path, metric):
     out = tmp_path / "run"
