@@ -81,7 +81,8 @@ def bare_greedy_loop(model, input_ids, attention_mask, new_tokens):
 def generate(model, input_ids, attention_mask, new_tokens, num_beams, force_length=True):
     """generate() for exactly `new_tokens` tokens. The model never emits </s> (its bias is
     -1e4), so `force_length=False` still decodes the full length, without the min-length
-    logits processor that a bare loop would not have either."""
+    logits processor that a bare loop would not have either. No n-gram blocking (the model's
+    default): neither the bare loop nor the reference decoder does that work."""
     return model.generate(
         input_ids=input_ids,
         attention_mask=attention_mask,
@@ -90,6 +91,7 @@ def generate(model, input_ids, attention_mask, new_tokens, num_beams, force_leng
         min_new_tokens=new_tokens if force_length else None,
         max_new_tokens=new_tokens,
         length_penalty=1.0,
+        no_repeat_ngram_size=0,
     )
 
 
