@@ -2,15 +2,17 @@
 
     python benchmarks/bench_train_scale.py --pairs 1600000 --cache_dir /tmp/bench_data_cache
 
-Three train.py runs of `--steps` optimizer steps each, with the same flags and batch size:
+Three train.py runs of `--steps` optimizer steps each, with the same flags and the same
+token-budget batches (`--max_tokens_per_batch`), so a step costs about the same on both corpora:
 1. the built-in koen corpus (14k pairs): the steps/s to compare with;
 2. a synthetic AI Hub corpus (`bench_data.py`'s spreadsheets: each row joins two koen pairs)
    with an empty `datasets` cache (cold);
 3. the same corpus again with that cache warm.
 Each run is its own process; its peak RSS counts its worker processes too (sampled every 0.1 s).
 "Start" is the time from launching train.py to its first optimizer step (the progress bar's
-first tick). The synthetic rows are about twice as long as koen's, so target tokens/s is
-printed beside steps/s.
+first tick). The synthetic rows are about twice as long as koen's: with a batch of N sentences
+a step would hold twice the tokens, hence the token budget; target tokens/s is printed beside
+steps/s.
 """
 
 import argparse
@@ -38,6 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--cache_dir", type=Path, required=True, help="spreadsheets and caches")
     parser.add_argument("--steps", type=int, default=100, help="optimizer steps per run")
     parser.add_argument("--vocab_size", type=int, default=16_000, help="BPE vocabulary size")
+    parser.add_argument(
+        "--max_tokens_per_batch", type=int, default=2000, help="padded tokens per batch"
+    )
     parser.add_argument("--num_proc", type=int, default=2, help="datasets worker processes")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     return parser.parse_args(argv)
@@ -91,6 +96,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     common = [
         "--max_train_steps", str(args.steps), "--vocab_size", str(args.vocab_size),
+        "--max_tokens_per_batch", str(args.max_tokens_per_batch),
         "--preprocessing_num_workers", str(args.num_proc), "--mixed_precision", "bf16",
         "--eval_max_samples", "64", "--eval_num_beams", "1", "--overwrite_output_dir",
     ]  # fmt: skip

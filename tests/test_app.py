@@ -402,10 +402,13 @@ def open_page(browser, server: str):
 
 def test_the_page_translates_in_a_headless_browser(server, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
 
     korean, wait = open_page(browser, server)
     korean.send_keys("오늘 날씨가 좋네요.")
-    browser.find_element(By.CSS_SELECTOR, "#translate").click()
+    # The button can render after the text box on a slow machine: wait for it, then click.
+    button = (By.CSS_SELECTOR, "#translate")
+    wait.until(expected_conditions.element_to_be_clickable(button)).click()
     english = wait.until(
         lambda page: page.find_element(By.CSS_SELECTOR, "#english-0 textarea").get_attribute(
             "value"
