@@ -1,8 +1,10 @@
-"""The quality recipe end to end with a tiny budget: it leaves a loadable, scored folder."""
+"""The quality recipe and the quick start end to end with a tiny budget: each leaves a loadable,
+scored folder."""
 
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
@@ -11,6 +13,7 @@ from hf_seq2seq_lstm.cli import load_translator, one_line
 from hf_seq2seq_lstm.data import load_parallel_corpus
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "koen_cpu.sh"
+QUICKSTART = Path(__file__).resolve().parents[1] / "scripts" / "quickstart.sh"
 
 
 def test_recipe_runs_end_to_end_on_the_built_in_corpus_with_a_tiny_budget(tmp_path):
@@ -51,3 +54,24 @@ def test_recipe_refuses_a_missing_data_dir(tmp_path):
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2 and "train.tsv not found" in result.stderr
+
+
+def test_the_quick_start_trains_scores_and_translates_with_a_tiny_budget(tmp_path):
+    out = tmp_path / "quickstart"
+    # VENV: the environment running the tests, so that setup finds everything installed.
+    env = dict(os.environ, VENV=sys.prefix, OUT=str(out))
+    result = subprocess.run(
+        ["bash", str(QUICKSTART),
+         "--max_train_steps", "2", "--eval_steps", "2", "--eval_max_samples", "8",
+         "--max_predict_samples", "8", "--embedding_dim", "32", "--hidden_dim", "32",
+         "--vocab_size", "600", "--num_beams", "2", "--num_threads", "1"],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[-1].startswith("quick start: ")
+    assert len(lines) >= 6  # five translations (a 2-step model may print empty ones), the time
+    results = json.loads((out / "all_results.json").read_text())
+    assert results["train_steps"] == 2 and 0 <= results["test_chrf"] <= 100
+    assert sum(row["pairs"] for row in results["test_by_source"].values()) == 8
+    assert (out / "attention_quickstart.png").stat().st_size > 0
