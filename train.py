@@ -57,7 +57,7 @@ from hf_seq2seq_lstm.schedules import (
     TokenBudgetBatchSampler,
     teacher_forcing_ratio,
 )
-from hf_seq2seq_lstm.tokenization import train_bpe_tokenizer, with_bpe_dropout
+from hf_seq2seq_lstm.tokenization import cached_bpe_tokenizer, with_bpe_dropout
 from hf_seq2seq_lstm.training_args import REGULARISATION_FIELDS, model_config, uses_builtin_corpus
 
 logger = logging.getLogger("train")
@@ -129,29 +129,27 @@ def data_fingerprint(dataset: datasets.Dataset) -> str:
     return digest.hexdigest()
 
 
-def get_tokenizer(args, raw: datasets.DatasetDict):
+def get_tokenizer(args, raw: datasets.DatasetDict, text_digest: str):
     """The starting model's tokenizer, else --tokenizer_name's, else a joint BPE trained on the
-    training split."""
+    training split (or loaded from the cache of a run on the same text, `text_digest`)."""
     if args.model_name_or_path or args.tokenizer_name:
         return AutoTokenizer.from_pretrained(args.model_name_or_path or args.tokenizer_name)
-    return train_bpe_tokenizer(raw["train"], vocab_size=args.vocab_size)
+    return cached_bpe_tokenizer(raw["train"], args.vocab_size, text_digest)
 
 
 def tokenize_datasets(args, raw, tokenizer, accelerator) -> datasets.DatasetDict:
     """Token ids per split (cached by `datasets`), over-long pairs dropped and counted."""
 
-    truncation = (
-        {"truncation": True, "max_length": args.max_source_length}
-        if args.truncate_long_pairs
-        else {}
-    )
+    # `datasets` hashes these functions, and what they read, into the cache key of the tokenized
+    # splits: they read plain values, not `args`, whose --output_dir would change the key.
+    max_source_length, max_target_length = args.max_source_length, args.max_target_length
+    truncate = args.truncate_long_pairs
+    source_cut = {"truncation": True, "max_length": max_source_length} if truncate else {}
+    target_cut = {"truncation": True, "max_length": max_target_length} if truncate else {}
 
     def encode(batch):
-        encoded = tokenizer(batch["ko"], **truncation)
-        encoded["labels"] = tokenizer(
-            text_target=batch["en"],
-            **(truncation and {"truncation": True, "max_length": args.max_target_length}),
-        )["input_ids"]
+        encoded = tokenizer(batch["ko"], **source_cut)
+        encoded["labels"] = tokenizer(text_target=batch["en"], **target_cut)["input_ids"]
         encoded["length"] = [
             max(len(source), len(target))
             for source, target in zip(encoded["input_ids"], encoded["labels"], strict=True)
@@ -161,7 +159,7 @@ def tokenize_datasets(args, raw, tokenizer, accelerator) -> datasets.DatasetDict
 
     def short_enough(batch):
         return [
-            len(source) <= args.max_source_length and len(target) <= args.max_target_length
+            len(source) <= max_source_length and len(target) <= max_target_length
             for source, target in zip(batch["input_ids"], batch["labels"], strict=True)
         ]
 
@@ -432,7 +430,7 @@ def setup(args) -> Run:
         output_dir.mkdir(parents=True, exist_ok=True)
     accelerator.wait_for_everyone()
     checkpoint = resolve_checkpoint(args.resume_from_checkpoint, output_dir)
-    raw, tokenizer, tokenized = load_data(args, checkpoint, accelerator)
+    raw, text_digest, tokenizer, tokenized = load_data(args, checkpoint, accelerator)
     model = build_model(args, tokenizer)
     train_loader, sampler, eval_loaders = get_dataloaders(
         args, raw, tokenized, tokenizer, model, accelerator
@@ -468,7 +466,7 @@ def setup(args) -> Run:
                 if isinstance(v, (int, float, str, bool))
             },
         )
-    state = restore_state(accelerator, checkpoint, raw)
+    state = restore_state(accelerator, checkpoint, text_digest)
     if accelerator.is_main_process:
         (output_dir / "training_args.json").write_text(json.dumps(recorded_args(args), indent=2))
     return Run(
@@ -525,18 +523,21 @@ def start_accelerator(args) -> Accelerator:
 
 
 def load_data(args, checkpoint: Path | None, accelerator):
-    """The raw splits, the tokenizer (a resumed run's own) and the tokenized splits."""
+    """The raw splits, the training text's digest, the tokenizer (a resumed run's own) and the
+    tokenized splits."""
     datasets.disable_progress_bars()
     raw = load_raw_datasets(args)
     if len(raw["train"]) >= LARGE_CORPUS_PAIRS:
         datasets.enable_progress_bars()  # tokenizing a large corpus takes minutes: show it
     logger.info("data: %s", {split: len(dataset) for split, dataset in raw.items()})
+    text_digest = data_fingerprint(raw["train"])
     if checkpoint is not None and (checkpoint / CHECKPOINT_TOKENIZER_DIR).is_dir():
         # The restored embeddings belong to these ids: never retrain BPE on a resume.
         tokenizer = AutoTokenizer.from_pretrained(checkpoint / CHECKPOINT_TOKENIZER_DIR)
     else:
-        tokenizer = get_tokenizer(args, raw)
-    return raw, tokenizer, tokenize_datasets(args, raw, tokenizer, accelerator)
+        with accelerator.main_process_first():  # the main process trains and caches BPE
+            tokenizer = get_tokenizer(args, raw, text_digest)
+    return raw, text_digest, tokenizer, tokenize_datasets(args, raw, tokenizer, accelerator)
 
 
 def build_model(args, tokenizer) -> Seq2SeqLSTMForConditionalGeneration:
@@ -562,9 +563,9 @@ def build_model(args, tokenizer) -> Seq2SeqLSTMForConditionalGeneration:
     return model
 
 
-def restore_state(accelerator, checkpoint: Path | None, raw) -> TrainingState:
+def restore_state(accelerator, checkpoint: Path | None, text_digest: str) -> TrainingState:
     """A fresh state, or the checkpoint's (accelerate's state loaded into what it prepared)."""
-    state = TrainingState(data_fingerprint=data_fingerprint(raw["train"]))
+    state = TrainingState(data_fingerprint=text_digest)
     if checkpoint is None:
         return state
     try:
@@ -573,7 +574,7 @@ def restore_state(accelerator, checkpoint: Path | None, raw) -> TrainingState:
         raise SystemExit(f"error: cannot load checkpoint {checkpoint}: {error}") from None
     state = load_training_state(checkpoint)
     logger.info("resumed from %s at step %d", checkpoint, state.step)
-    if state.data_fingerprint != data_fingerprint(raw["train"]):
+    if state.data_fingerprint != text_digest:
         logger.warning(
             "the training data differ from the data %s was trained on; its tokenizer is "
             "kept, so every token id keeps its meaning",

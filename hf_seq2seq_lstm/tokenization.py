@@ -8,14 +8,21 @@ as UTF-8 byte tokens `<0xXX>`, which are ordinary vocabulary entries, not specia
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from copy import deepcopy
+from pathlib import Path
 
 import datasets
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from tokenizers.processors import TemplateProcessing
-from transformers import PreTrainedTokenizerFast
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+from .checkpoints import atomic_dir
+
+logger = logging.getLogger(__name__)
 
 # Fixed ids: the model config's pad/unk/bos/eos ids are these.
 PAD_TOKEN, UNK_TOKEN, BOS_TOKEN, EOS_TOKEN = "<pad>", "<unk>", "<s>", "</s>"
@@ -103,6 +110,41 @@ def train_bpe_tokenizer(
         # The decoder already restores spacing; the cleanup would glue "a ." into "a.".
         clean_up_tokenization_spaces=False,
     )
+
+
+def cached_bpe_tokenizer(
+    dataset: datasets.Dataset, vocab_size: int, text_digest: str, cache_root: Path | None = None
+) -> PreTrainedTokenizerFast:
+    """`train_bpe_tokenizer` on a `ko`/`en` dataset, kept in a folder beside the `datasets` cache.
+
+    A later run on the same text with the same vocabulary size loads that folder instead of
+    training again (about two minutes for AI Hub's 1.6M pairs). Every run, the first included,
+    uses the tokenizer as loaded from the folder: `datasets` hashes the tokenizer into the cache
+    key of the splits it tokenizes, and a loaded tokenizer hashes the same in every run, so the
+    tokenized splits come from the cache as well. With `datasets` caching disabled it only trains.
+
+    Args:
+        dataset: the training split (`ko` and `en` columns).
+        vocab_size: as for `train_bpe_tokenizer`.
+        text_digest: a digest of the dataset's text (train.py's `data_fingerprint`), part of the
+            cache key with `vocab_size` and a digest of this module (a changed trainer retrains).
+        cache_root: where the folders go; default `<HF_DATASETS_CACHE>/hf_seq2seq_lstm-bpe`.
+    """
+    if not datasets.is_caching_enabled():
+        return train_bpe_tokenizer(dataset, vocab_size=vocab_size)
+    cache_root = Path(cache_root or Path(datasets.config.HF_DATASETS_CACHE) / "hf_seq2seq_lstm-bpe")
+    module_digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    key = hashlib.sha256(f"{text_digest}|{vocab_size}|{module_digest}".encode()).hexdigest()
+    folder = cache_root / key[:32]
+    if (folder / "tokenizer.json").is_file():
+        logger.info("BPE tokenizer for this training text loaded from %s", folder)
+    else:
+        tokenizer = train_bpe_tokenizer(dataset, vocab_size=vocab_size)
+        cache_root.mkdir(parents=True, exist_ok=True)
+        with atomic_dir(folder) as scratch:
+            tokenizer.save_pretrained(scratch)
+        logger.info("BPE tokenizer trained and cached in %s", folder)
+    return AutoTokenizer.from_pretrained(folder)
 
 
 def _iter_dataset_batches(dataset: datasets.Dataset, batch_size: int) -> Iterator[list[str]]:

@@ -1,4 +1,5 @@
-"""train_bpe_tokenizer: fixed special ids, </s>-only templates, lossless round trips, offline reload."""
+"""train_bpe_tokenizer: fixed special ids, </s>-only templates, lossless round trips, offline
+reload, a cache per training text."""
 
 import json
 import os
@@ -7,10 +8,18 @@ import subprocess
 import sys
 import unicodedata
 
+import datasets
 import pytest
+from datasets.fingerprint import Hasher
 
+from hf_seq2seq_lstm import tokenization
 from hf_seq2seq_lstm.data import builtin_corpus_files, load_parallel_corpus
-from hf_seq2seq_lstm.tokenization import BYTE_TOKENS, train_bpe_tokenizer, with_bpe_dropout
+from hf_seq2seq_lstm.tokenization import (
+    BYTE_TOKENS,
+    cached_bpe_tokenizer,
+    train_bpe_tokenizer,
+    with_bpe_dropout,
+)
 
 UNSEEN_TEXTS = [
     "뷁",
@@ -118,6 +127,40 @@ def test_trains_from_a_dataset_reading_both_languages():
     assert any(re.fullmatch("▁?[a-z]{3,}", token) for token in vocab)
     with pytest.raises(ValueError, match="vocab_size"):
         train_bpe_tokenizer(["a"], vocab_size=200)
+
+
+def test_the_bpe_cache_trains_once_per_text_and_size_and_serves_an_equal_tokenizer(
+    tmp_path, monkeypatch
+):
+    corpus = load_parallel_corpus(builtin_corpus_files("sample"))["train"]
+    trained = []
+    train = tokenization.train_bpe_tokenizer
+    monkeypatch.setattr(
+        tokenization,
+        "train_bpe_tokenizer",
+        lambda texts, vocab_size: trained.append(vocab_size) or train(texts, vocab_size=vocab_size),
+    )
+    first = cached_bpe_tokenizer(corpus, 600, "text-a", cache_root=tmp_path)
+    second = cached_bpe_tokenizer(corpus, 600, "text-a", cache_root=tmp_path)
+    assert trained == [600]
+    sentence = corpus[0]["ko"]
+    assert second(sentence)["input_ids"] == first(sentence)["input_ids"]
+    assert second.get_vocab() == first.get_vocab()
+    # What `datasets` puts into the cache key of the splits a tokenizer maps over.
+    assert Hasher.hash(second) == Hasher.hash(first)
+
+    cached_bpe_tokenizer(corpus, 700, "text-a", cache_root=tmp_path)  # another size
+    cached_bpe_tokenizer(corpus, 600, "text-b", cache_root=tmp_path)  # other text
+    assert trained == [600, 700, 600]
+    assert len(list(tmp_path.iterdir())) == 3
+
+    datasets.disable_caching()
+    try:
+        cached_bpe_tokenizer(corpus, 600, "text-a", cache_root=tmp_path)
+    finally:
+        datasets.enable_caching()
+    assert trained == [600, 700, 600, 600]
+    assert len(list(tmp_path.iterdir())) == 3
 
 
 @pytest.mark.slow

@@ -7,13 +7,14 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import datasets
 import pytest
 import torch
 from helpers import REPO_ROOT, SCRIPTS, TINY, run_train, run_without_package, train_history
 from safetensors.torch import load_file
 
 import train
-from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
+from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration, tokenization
 from hf_seq2seq_lstm.checkpoints import TrainingState, checkpoint_dirs
 
 
@@ -78,6 +79,30 @@ def test_default_data_is_the_builtin_corpus_and_schedules_reach_the_model(tmp_pa
     assert info["data"]["sources"] == ["builtin:sample"] and info["data"]["license"] == "cc-by-4.0"
     config = json.loads((out / "config.json").read_text())
     assert config["teacher_forcing_ratio"] == 1.0  # inference value, not the schedule's
+
+
+def test_a_second_run_on_the_same_data_takes_its_bpe_and_token_ids_from_the_cache(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    trainings, tokenized = [], []
+    train_bpe, tokenize = tokenization.train_bpe_tokenizer, train.tokenize_datasets
+    monkeypatch.setattr(
+        tokenization,
+        "train_bpe_tokenizer",
+        lambda *args, **kwargs: trainings.append(1) or train_bpe(*args, **kwargs),
+    )
+    monkeypatch.setattr(
+        train, "tokenize_datasets", lambda *args: tokenized.append(tokenize(*args)) or tokenized[-1]
+    )
+    # Only the output folder differs, as between a first run and its rerun.
+    for name in ("first", "second"):
+        run_train(tmp_path / name, "--max_train_steps", "1", "--eval_max_samples", "4")
+    assert len(trainings) == 1
+    first, second = tokenized
+    assert set(first) == {"train", "validation", "test"}
+    for split in first:  # the second run reads the first run's Arrow files
+        assert second[split].cache_files == first[split].cache_files != []
 
 
 class Interrupted(Exception):
