@@ -5,15 +5,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
+from helpers import REPO_ROOT
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from hf_seq2seq_lstm.cli import load_translator, one_line
 from hf_seq2seq_lstm.data import load_parallel_corpus
 
-RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "koen_cpu.sh"
-QUICKSTART = Path(__file__).resolve().parents[1] / "scripts" / "quickstart.sh"
+RECIPE = REPO_ROOT / "recipes" / "koen_cpu.sh"
+QUICKSTART = REPO_ROOT / "scripts" / "quickstart.sh"
 
 
 def test_recipe_runs_end_to_end_on_the_built_in_corpus_with_a_tiny_budget(tmp_path):
