@@ -6,32 +6,44 @@ python recipes/ablation_table.py OUT_ROOT
 import sys
 from pathlib import Path
 
-from hf_seq2seq_lstm.run_records import Results
+from hf_seq2seq_lstm.run_records import LogHistory, Results
 
 CHANGES = {
     "luong": "the recipe (bi-LSTM, Luong attention, teacher forcing 1.0)",
     "attention_none": "attention none (context vector only)",
     "bahdanau": "Bahdanau attention",
     "gru": "GRU instead of LSTM",
-    "scheduled_sampling": "scheduled sampling, linear 1.0 -> 0.75",
+    "scheduled_sampling": "scheduled sampling, linear 1.0 -> 0.75, `exact` mode",
+    "scheduled_sampling_two_pass": "scheduled sampling, linear 1.0 -> 0.75, `two_pass` mode",
     "curriculum": "curriculum (short pairs first, 300 steps)",
 }
+HEADER = (
+    "| row | epochs | target tok/s | validation chrF by epoch | test BLEU | test chrF |\n"
+    "| --- | ---: | ---: | --- | ---: | ---: |"
+)
 
 
-def main(argv=None):
+def row(change: str, folder: Path) -> str:
+    """One table row: a finished run's figures, or "not run"."""
+    if not (folder / Results.FILE).is_file():
+        return f"| {change} | not run | | | | |"
+    results = Results.read(folder)
+    curve = ", ".join(
+        f"{entry.validation.chrf:.1f}"
+        for entry in LogHistory.read(folder).entries
+        if entry.validation is not None and entry.validation.chrf is not None
+    )
+    return (
+        f"| {change} | {results.epochs:.1f} | {results.train_target_tokens_per_s:,.0f} | "
+        f"{curve} | {results.test.bleu:.2f} | {results.test.chrf:.2f} |"
+    )
+
+
+def main(argv=None) -> None:
     root = Path((argv or sys.argv[1:])[0])
-    print("| row | test BLEU (greedy) | test chrF | train loss | train time | target tok/s |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(HEADER)
     for name, change in CHANGES.items():
-        if not (root / name / Results.FILE).is_file():
-            print(f"| {change} | not run | | | | |")
-            continue
-        results = Results.read(root / name)
-        print(
-            f"| {change} | {results.test.bleu:.2f} | {results.test.chrf:.1f} | "
-            f"{results.train_loss:.2f} | {results.train_runtime_s / 60:.1f} min | "
-            f"{results.train_target_tokens_per_s:,.0f} |"
-        )
+        print(row(change, root / name))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from hf_seq2seq_lstm.cli import load_translator, one_line
 from hf_seq2seq_lstm.data import load_parallel_corpus
 
 RECIPE = REPO_ROOT / "recipes" / "koen_cpu.sh"
+ABLATION = REPO_ROOT / "recipes" / "koen_ablation.sh"
 QUICKSTART = REPO_ROOT / "scripts" / "quickstart.sh"
 
 
@@ -54,6 +55,38 @@ def test_recipe_refuses_a_missing_data_dir(tmp_path):
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2 and "train.tsv not found" in result.stderr
+
+
+def test_ablation_runs_the_named_rows_and_tabulates_their_curves_and_test_scores(tmp_path):
+    env = dict(os.environ, RECIPE_MAX_STEPS="2", ABLATION_ROWS="luong scheduled_sampling_two_pass")
+    result = subprocess.run(
+        ["bash", str(ABLATION), str(tmp_path),
+         "--embedding_dim", "32", "--hidden_dim", "32", "--vocab_size", "600",
+         "--num_beams", "2"],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    two_pass = tmp_path / "scheduled_sampling_two_pass"
+    flags = json.loads((two_pass / "training_args.json").read_text())
+    assert flags["scheduled_sampling_mode"] == "two_pass" and flags["num_threads"] == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 + 7  # header, rule, one line per row
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in lines[2:]}
+    for folder, label in [
+        ("luong", "the recipe (bi-LSTM, Luong attention, teacher forcing 1.0)"),
+        (two_pass.name, "scheduled sampling, linear 1.0 -> 0.75, `two_pass` mode"),
+    ]:
+        cells = [cell.strip() for cell in rows[label].strip("|").split("|")]
+        results = json.loads((tmp_path / folder / "all_results.json").read_text())
+        assert cells[1] == f"{results['epochs']:.1f}" and cells[-1] == f"{results['test_chrf']:.2f}"
+        assert len(cells[3].split(", ")) == 1  # one validation, at the last of the 2 steps
+    assert sum(line.endswith("| not run | | | | |") for line in lines) == 5
+
+    refused = subprocess.run(
+        ["bash", str(ABLATION), str(tmp_path / "other")],
+        env=dict(env, ABLATION_ROWS="luong beam"), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "unknown ablation row beam" in refused.stderr
 
 
 def test_the_quick_start_trains_scores_and_translates_with_a_tiny_budget(tmp_path):
