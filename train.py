@@ -503,8 +503,7 @@ def warn_if_processes_were_not_started(accelerator: Accelerator) -> None:
 
 
 def start_accelerator(args) -> Accelerator:
-    """The accelerator, logging (main process: INFO), threads and the seed."""
-    bound_onednn_cache()
+    """The accelerator, logging (main process: INFO), CPU threads and the seed."""
     accelerator = Accelerator(
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         mixed_precision=args.mixed_precision,
@@ -516,7 +515,8 @@ def start_accelerator(args) -> Accelerator:
         level=logging.INFO if accelerator.is_main_process else logging.WARNING,
     )
     warn_if_processes_were_not_started(accelerator)
-    if args.num_threads:
+    bound_onednn_cache(accelerator.device)  # before torch runs its first oneDNN primitive
+    if args.num_threads and accelerator.device.type == "cpu":
         torch.set_num_threads(args.num_threads)
     set_seed(args.seed)
     return accelerator
@@ -697,7 +697,7 @@ def after_optimizer_step(run: Run, counters: LoopCounters, progress, ratio: floa
             run.accelerator.log(entry, step=state.step)
         counters.running_loss, counters.losses_in_window = 0.0, 0
     if state.step % TRIM_EVERY_STEPS == 0:
-        release_free_memory()
+        release_free_memory(run.accelerator.device)
     state.train_seconds = counters.seconds_before + training_clock() - counters.clock_start
     budget_s = args.max_train_minutes * 60 if args.max_train_minutes else None
     out_of_time = budget_s is not None and state.train_seconds >= budget_s
@@ -786,7 +786,7 @@ def evaluate_and_select(run: Run) -> bool:
         accelerator.log(
             {key: entry[key] for key in ("eval_bleu", "eval_chrf", "eval_loss")}, step=state.step
         )
-    release_free_memory()  # beam search's buffers
+    release_free_memory(accelerator.device)  # beam search's buffers
     score = scores[args.metric_for_best_model]
     if args.average_checkpoints:
         state.snapshots = keep_snapshot(

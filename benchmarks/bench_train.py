@@ -7,7 +7,8 @@ Both models see identical token ids: the reference's own 8k source and 8k target
 vocabularies and its length-bucketed batches of `../shared/data/koen/train.tsv`. Rounds
 alternate (reference, then each of our variants, on the same batches) so that machine noise
 hits everyone alike. Prints target tokens/s per system, ratios, and our model FLOPs utilisation
-(analytic useful FLOPs / the matmul peak of `../shared/bench/README.md`).
+(analytic useful FLOPs / the matmul peak of `../shared/bench/README.md`, CPU only).
+`--device cuda` times both on a GPU (the reference's lengths stay on the CPU, as packing needs).
 """
 
 import argparse
@@ -50,7 +51,8 @@ def parse_args(argv=None):
     parser.add_argument("--steps_per_round", type=int, default=10, help="batches per round")
     parser.add_argument("--warmup_steps", type=int, default=3, help="untimed steps per system")
     parser.add_argument("--batch_size", type=int, default=64, help="sentences per batch")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (CPU)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     parser.add_argument("--attention", default="luong", help="our attention (reference: luong)")
     parser.add_argument("--cell_type", default="lstm", help="our cell (reference: lstm)")
     parser.add_argument("--hidden_dim", type=int, default=512, help="H (reference: 512)")
@@ -67,7 +69,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def prepare_batches(reference, args):
+def prepare_batches(reference, args, device):
     """The reference's tokenizers, ids and length-bucketed batches of the shared train.tsv."""
     ko, en = reference.read_tsv(args.shared / "data" / "koen" / "train.tsv")
     with tempfile.TemporaryDirectory() as folder:
@@ -86,7 +88,14 @@ def prepare_batches(reference, args):
         target = reference.pad([tgt[i] for i in indices])
         lengths = torch.tensor([len(src[i]) for i in indices])
         labels = target[:, 1:].masked_fill(target[:, 1:] == reference.PAD, -100)
-        batches.append(dict(source=source, lengths=lengths, target=target, labels=labels))
+        batches.append(
+            dict(
+                source=source.to(device),
+                lengths=lengths,
+                target=target.to(device),
+                labels=labels.to(device),
+            )
+        )
     return batches, tok_ko.get_vocab_size(), tok_en.get_vocab_size()
 
 
@@ -107,7 +116,8 @@ def our_model(args, src_vocab, tgt_vocab):
 
 
 def reference_step(model, optimizer, batch, reference, precision):
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+    device_type = batch["source"].device.type
+    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
         logits = model(batch["source"], batch["lengths"], batch["target"][:, :-1])
         loss = F.cross_entropy(
             logits.float().reshape(-1, logits.size(-1)),
@@ -125,7 +135,8 @@ def our_step(model, optimizer, batch, variant):
     ratio = 0.75 if "ss-" in variant else 1.0
     if "ss-" in variant:
         model.config.scheduled_sampling_mode = variant.split("ss-")[1]
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+    device_type = batch["source"].device.type
+    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
         loss = model(
             input_ids=batch["source"],
             attention_mask=batch["source"].ne(0).long(),
@@ -137,6 +148,11 @@ def our_step(model, optimizer, batch, variant):
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def useful_flops(batch, args, tgt_vocab):
@@ -157,18 +173,20 @@ def useful_flops(batch, args, tgt_vocab):
 
 def main(argv=None):
     args = parse_args(argv)
-    bound_onednn_cache()  # as train.py does
-    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    bound_onednn_cache(device)  # as train.py does
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
     torch.manual_seed(1234)
     reference = load_reference(args.shared / "bench" / "reference_seq2seq.py")
-    batches, src_vocab, tgt_vocab = prepare_batches(reference, args)
+    batches, src_vocab, tgt_vocab = prepare_batches(reference, args, device)
     systems = {}
     if not args.no_reference:
-        ref_model = reference.Seq2Seq(src_vocab, tgt_vocab).train()
+        ref_model = reference.Seq2Seq(src_vocab, tgt_vocab).to(device).train()
         ref_opt = torch.optim.Adam(ref_model.parameters(), lr=1e-3)
         systems["reference"] = lambda b: reference_step(ref_model, ref_opt, b, reference, "fp32")
     for variant in args.variants:
-        model = our_model(args, src_vocab, tgt_vocab)
+        model = our_model(args, src_vocab, tgt_vocab).to(device)
         fused = args.optimizer == "fused_adam"
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
         systems[variant] = lambda b, m=model, o=optimizer, v=variant: our_step(m, o, b, v)
@@ -185,18 +203,26 @@ def main(argv=None):
         tokens += sum(int((b["labels"] != -100).sum()) for b in chunk)
         flops += sum(useful_flops(b, args, tgt_vocab) for b in chunk)
         for name, step in systems.items():
+            synchronize(device)
             started = time.perf_counter()
             for batch in chunk:
                 step(batch)
+            synchronize(device)  # a GPU step returns before its kernels finish
             seconds[name] += time.perf_counter() - started
 
-    figures = {"threads": args.threads, "batches": cursor - args.warmup_steps, "systems": {}}
+    figures = {
+        "device": str(device),
+        "threads": args.threads if device.type == "cpu" else None,
+        "batches": cursor - args.warmup_steps,
+        "systems": {},
+    }
     base = seconds.get("reference")
     print(f"{'system':<22}{'tgt tok/s':>12}{'x reference':>13}{'x our fp32':>12}{'MFU':>8}")
     for name, spent in seconds.items():
         rate = tokens / spent
         precision = "bf16" if name.startswith("bf16") else "fp32"
-        mfu = flops / spent / 1e9 / PEAK_GFLOPS[precision]
+        # The peak is this CPU's: off the CPU the utilisation is not reported.
+        mfu = flops / spent / 1e9 / PEAK_GFLOPS[precision] if device.type == "cpu" else None
         row = {"tokens_per_s": rate, "mfu": mfu}
         if base:
             row["vs_reference"] = base / spent
@@ -205,7 +231,8 @@ def main(argv=None):
         figures["systems"][name] = row
         print(
             f"{name:<22}{rate:>12,.0f}{row.get('vs_reference', float('nan')):>13.2f}"
-            f"{row.get('vs_our_fp32', float('nan')):>12.2f}{mfu:>8.1%}"
+            f"{row.get('vs_our_fp32', float('nan')):>12.2f}"
+            + (f"{mfu:>8.1%}" if mfu is not None else f"{'n/a':>8}")
         )
     figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {figures['peak_rss_mb']:.0f} MB")

@@ -63,9 +63,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_translator(model_dir: str, quantize: str = "none") -> Seq2SeqLSTMTranslationPipeline:
+def load_translator(
+    model_dir: str, quantize: str = "none", device: str | None = None
+) -> Seq2SeqLSTMTranslationPipeline:
     """The translation pipeline of a saved model folder or Hub repository, loaded and quantized
-    by `inference.load_model_and_tokenizer`.
+    by `inference.load_model_and_tokenizer`, on `device` (default: the CPU).
 
     Raises TranslateError, with what to do instead, for a missing folder, a training
     checkpoint, a folder without a model, or a model that does not load.
@@ -82,7 +84,7 @@ def load_translator(model_dir: str, quantize: str = "none") -> Seq2SeqLSTMTransl
         raise TranslateError(
             f"model folder {model_dir} not found, and it did not load as a Hub repository: {reason}"
         ) from error
-    return Seq2SeqLSTMTranslationPipeline(model=model, tokenizer=tokenizer)
+    return Seq2SeqLSTMTranslationPipeline(model=model, tokenizer=tokenizer, device=device)
 
 
 def check_model_dir(model_dir: str) -> None:

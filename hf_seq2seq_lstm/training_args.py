@@ -397,7 +397,9 @@ def _add_optimisation_flags(train, training_defaults: dict) -> None:
         help="autocast precision (unset: the accelerate config's; bf16 needs a CPU or GPU that computes it)",
     )
     train.add_argument("--seed", type=int, default=1234, help="seed of everything random")
-    train.add_argument("--num_threads", type=int, help="torch threads per process")
+    train.add_argument(
+        "--num_threads", type=int, help="torch threads per process (CPU training only)"
+    )
 
 
 def _add_evaluation_flags(train) -> None:

@@ -191,7 +191,10 @@ def test_score_tsv_scores_the_pipelines_translations_with_the_offline_metrics(
     capsys.readouterr()  # only what main() prints below
 
     scores = score_tsv.main([str(model_dir), str(tsv), "--num_beams", "2"])
-    assert json.loads(capsys.readouterr().out) == {"sentences": 4, "num_beams": 2, **scores}
+    report = json.loads(capsys.readouterr().out)
+    speed = {key: report.pop(key) for key in ("seconds", "sentences_per_s")}
+    assert report == {"sentences": 4, "num_beams": 2, **scores}
+    assert speed["sentences_per_s"] == pytest.approx(4 / speed["seconds"])
     assert scores == compute_translation_scores(translations, references)
     assert 0 < scores["bleu"] < 100 and 0 < scores["chrf"] < 100
     assert scores["bleu"] == pytest.approx(sacrebleu.corpus_bleu(translations, [references]).score)

@@ -217,6 +217,9 @@ def test_score_tsv_scores_the_quantized_model_and_says_so(trained_dir, tmp_path,
     report = json.loads(capsys.readouterr().out)
     assert report["quantize"] == "int8" and report["sentences"] == len(PAIRS)
     assert scores["bleu"] == pytest.approx(100.0) and scores["chrf"] == pytest.approx(100.0)
+    with pytest.raises(SystemExit):  # int8 and bf16 preparation is for the CPU
+        score_tsv.main([str(trained_dir), str(tsv), "--quantize", "int8", "--device", "cuda"])
+    assert "leave it out with --device" in capsys.readouterr().err
 
 
 def test_quantization_benchmark_runs_every_precision_and_decoding_against_float32(

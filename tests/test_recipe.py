@@ -14,6 +14,7 @@ from hf_seq2seq_lstm.data import load_parallel_corpus
 
 RECIPE = REPO_ROOT / "recipes" / "koen_cpu.sh"
 ABLATION = REPO_ROOT / "recipes" / "koen_ablation.sh"
+GPU_CHECK = REPO_ROOT / "benchmarks" / "gpu_check.sh"
 QUICKSTART = REPO_ROOT / "scripts" / "quickstart.sh"
 
 
@@ -108,3 +109,33 @@ def test_the_quick_start_trains_scores_and_translates_with_a_tiny_budget(tmp_pat
     assert results["train_steps"] == 2 and 0 <= results["test_chrf"] <= 100
     assert sum(row["pairs"] for row in results["test_by_source"].values()) == 8
     assert (out / "attention_quickstart.png").stat().st_size > 0
+
+
+def test_the_gpu_check_runs_its_three_measurements_with_a_tiny_budget_on_the_cpu(
+    shared_data, tmp_path
+):
+    test_tsv = tmp_path / "test.tsv"
+    rows = (shared_data / "koen" / "test.tsv").read_text(encoding="utf-8").splitlines()[:9]
+    test_tsv.write_text("\n".join(rows) + "\n", encoding="utf-8")  # header + 8 pairs
+    env = dict(
+        os.environ,
+        GPU_CHECK_DEVICE="cpu",
+        GPU_CHECK_STEPS="2",
+        GPU_CHECK_BENCH_FLAGS="--rounds 1 --steps_per_round 1 --warmup_steps 1 --hidden_dim 32",
+        GPU_CHECK_TEST_TSV=str(test_tsv),
+    )
+    result = subprocess.run(
+        ["bash", str(GPU_CHECK), str(tmp_path),
+         "--embedding_dim", "32", "--hidden_dim", "32", "--vocab_size", "600",
+         "--max_predict_samples", "16", "--num_threads", "1"],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("device: CPU")
+    bench = json.loads((tmp_path / "bench_train.json").read_text())
+    assert bench["device"] == "cpu" and set(bench["systems"]) == {"reference", "fp32", "bf16"}
+    results = json.loads((tmp_path / "train" / "all_results.json").read_text())
+    assert results["train_steps"] == 2 and 0 <= results["test_chrf"] <= 100
+    decode = json.loads((tmp_path / "decode.json").read_text())
+    assert decode["sentences"] == 8 and decode["num_beams"] == 5
+    assert decode["sentences_per_s"] > 0
