@@ -10,7 +10,7 @@ import functools
 import importlib.util
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -247,4 +247,38 @@ def training_curves_figure(history: Sequence[LogEntry], selected_step: int | Non
     for axes in (loss_axes, score_axes):
         if axes.lines:
             axes.legend()
+    return figure
+
+
+def plot_validation_curves(histories: Mapping[str, Sequence[LogEntry]], path: str | Path) -> Path:
+    """Plot the validation chrF of several runs over steps in one PNG, one line per run.
+
+    `histories` maps a run's label to its log (`run_records.LogHistory.entries`); runs that were
+    never evaluated are left out. An ablation reads best this way: every row on the same axes.
+    Returns the path written.
+    """
+    with matplotlib.rc_context({"font.family": _font_families()}):
+        return _save(validation_curves_figure(histories), path)
+
+
+def validation_curves_figure(histories: Mapping[str, Sequence[LogEntry]]) -> Figure:
+    """The figure `plot_validation_curves` saves (see there)."""
+    figure = Figure(figsize=(8.0, 4.5), layout="constrained")
+    axes = figure.add_subplot()
+    for label, history in histories.items():
+        evaluated = [
+            entry
+            for entry in history
+            if entry.validation is not None and entry.validation.chrf is not None
+        ]
+        if evaluated:
+            steps = [entry.step for entry in evaluated]
+            scores = [entry.validation.chrf for entry in evaluated]
+            axes.plot(steps, scores, marker="o", markersize=3, label=label)
+    if not axes.lines:
+        raise ValueError("histories: no run has a validation chrF to plot")
+    axes.set_xlabel("step")
+    axes.set_ylabel("validation chrF")
+    axes.grid(alpha=0.3)
+    axes.legend()
     return figure

@@ -1,11 +1,13 @@
-"""Print README's ablation table from the row folders of recipes/koen_ablation.sh.
+"""Print README's ablation table from the row folders of recipes/koen_ablation.sh, and draw
+every finished row's validation curve in one figure with --plot.
 
-python recipes/ablation_table.py OUT_ROOT
+python recipes/ablation_table.py OUT_ROOT [--plot PNG]
 """
 
-import sys
+import argparse
 from pathlib import Path
 
+from hf_seq2seq_lstm.plotting import plot_validation_curves
 from hf_seq2seq_lstm.run_records import LogHistory, Results
 
 CHANGES = {
@@ -40,10 +42,17 @@ def row(change: str, folder: Path) -> str:
 
 
 def main(argv=None) -> None:
-    root = Path((argv or sys.argv[1:])[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="OUT_ROOT of recipes/koen_ablation.sh")
+    parser.add_argument("--plot", type=Path, help="write the rows' validation chrF curves here")
+    args = parser.parse_args(argv)
     print(HEADER)
     for name, change in CHANGES.items():
-        print(row(change, root / name))
+        print(row(change, args.root / name))
+    finished = [name for name in CHANGES if (args.root / name / Results.FILE).is_file()]
+    if args.plot and finished:
+        histories = {name: LogHistory.read(args.root / name).entries for name in finished}
+        print(f"validation curves: {plot_validation_curves(histories, args.plot)}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@
 # minutes, of the AMD EPYC about 7) sets every row's nominal epochs; ABLATION_ROWS (default: all, in the order below)
 # names the rows to run, e.g. ABLATION_ROWS="luong bahdanau". Rows run two at a time with one
 # thread each (a 2-core machine), validate every epoch (the curves) and score test.tsv as the
-# recipe does; python recipes/ablation_table.py OUT_ROOT prints the table.
+# recipe does; python recipes/ablation_table.py OUT_ROOT prints the table (and with --plot PNG
+# draws the rows' validation curves in one figure: OUT_ROOT/validation_curves.png here).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=${1:?usage: bash recipes/koen_ablation.sh OUT_ROOT [DATA_DIR] [train.py flags...]}
@@ -49,5 +50,5 @@ for ((i = 0; i < ${#order[@]}; i += 2)); do
   if (( i + 1 < ${#order[@]} )); then run_row "${order[i + 1]}" "$@" & pids+=($!); fi
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 done
-python "$here/ablation_table.py" "$root"
+python "$here/ablation_table.py" "$root" --plot "$root/validation_curves.png"
 exit "$failed"

@@ -229,3 +229,24 @@ def test_curves_mark_the_kept_step_and_drop_a_constant_teacher_forcing_panel():
     figure = plotting.training_curves_figure(log_history(decaying))
     assert len(figure.axes) == 3
     assert not any("kept model" in line.get_label() for a in figure.axes for line in a.lines)
+
+
+def test_validation_curves_draw_one_line_per_evaluated_run(tmp_path):
+    evaluated = training_history(with_evaluation=True)
+    faster = [
+        {**r, "eval_chrf": r["eval_chrf"] * 1.2} if "eval_chrf" in r else r for r in evaluated
+    ]
+    histories = {
+        "luong": log_history(evaluated),
+        "gru": log_history(faster),
+        "never evaluated": log_history(training_history(with_evaluation=False)),
+    }
+    figure = plotting.validation_curves_figure(histories)
+    lines = {line.get_label(): line for line in figure.axes[0].lines}
+    assert set(lines) == {"luong", "gru"}
+    assert list(lines["gru"].get_xdata()) == list(range(0, 501, 100))
+    assert list(lines["gru"].get_ydata()) == [r["eval_chrf"] for r in faster if "eval_chrf" in r]
+    written = plotting.plot_validation_curves(histories, tmp_path / "curves.png")
+    assert png_size(written) == (800, 450)
+    with pytest.raises(ValueError, match="no run has a validation chrF"):
+        plotting.validation_curves_figure({"never evaluated": histories["never evaluated"]})

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from helpers import REPO_ROOT
+from matplotlib.image import imread
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from hf_seq2seq_lstm.cli import load_translator, one_line
@@ -70,8 +71,10 @@ def test_ablation_runs_the_named_rows_and_tabulates_their_curves_and_test_scores
     two_pass = tmp_path / "scheduled_sampling_two_pass"
     flags = json.loads((two_pass / "training_args.json").read_text())
     assert flags["scheduled_sampling_mode"] == "two_pass" and flags["num_threads"] == 1
-    lines = result.stdout.splitlines()
+    *lines, figure_line = result.stdout.splitlines()
     assert len(lines) == 2 + 7  # header, rule, one line per row
+    assert figure_line == f"validation curves: {tmp_path / 'validation_curves.png'}"
+    assert imread(tmp_path / "validation_curves.png").std() > 0.05
     rows = {line.split(" | ")[0].lstrip("| "): line for line in lines[2:]}
     for folder, label in [
         ("luong", "the recipe (bi-LSTM, Luong attention, teacher forcing 1.0)"),
