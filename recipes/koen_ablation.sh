@@ -4,12 +4,13 @@
 #
 #   bash recipes/koen_ablation.sh OUT_ROOT [DATA_DIR] [train.py flags for every row...]
 #
-# ABLATION_EPOCHS (default 12: one thread of the 2-core Intel Xeon trains 11.5 epochs in 45
-# minutes, of the AMD EPYC about 7) sets every row's nominal epochs; ABLATION_ROWS (default: all, in the order below)
-# names the rows to run, e.g. ABLATION_ROWS="luong bahdanau". Rows run two at a time with one
-# thread each (a 2-core machine), validate every epoch (the curves) and score test.tsv as the
-# recipe does; python recipes/ablation_table.py OUT_ROOT prints the table (and with --plot PNG
-# draws the rows' validation curves in one figure: OUT_ROOT/validation_curves.png here).
+# ABLATION_EPOCHS (default 12: one thread of the 2-core Intel Xeon trains the recipe's model
+# 11.5 epochs in 45 minutes, of the AMD EPYC 8) sets every row's nominal epochs; ABLATION_ROWS
+# (default: all, in the order below) names the rows to run, e.g. ABLATION_ROWS="luong bahdanau".
+# Rows run two at a time with one thread each (a 2-core machine), validate every epoch (the
+# curves) and score test.tsv as the recipe does; python recipes/ablation_table.py OUT_ROOT prints
+# the table (and with --plot PNG draws the rows' validation curves in one figure:
+# OUT_ROOT/validation_curves.png here).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=${1:?usage: bash recipes/koen_ablation.sh OUT_ROOT [DATA_DIR] [train.py flags...]}
