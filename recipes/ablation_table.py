@@ -11,10 +11,10 @@ from hf_seq2seq_lstm.plotting import plot_validation_curves
 from hf_seq2seq_lstm.run_records import LogHistory, Results
 
 CHANGES = {
-    "luong": "the recipe (bi-LSTM, Luong attention, teacher forcing 1.0)",
+    "recipe": "the recipe (bi-GRU, Luong attention, teacher forcing 1.0)",
+    "lstm": "LSTM instead of GRU",
     "attention_none": "attention none (context vector only)",
     "bahdanau": "Bahdanau attention",
-    "gru": "GRU instead of LSTM",
     "scheduled_sampling": "scheduled sampling, linear 1.0 -> 0.75, `exact` mode",
     "scheduled_sampling_two_pass": "scheduled sampling, linear 1.0 -> 0.75, `two_pass` mode",
     "curriculum": "curriculum (short pairs first, 300 steps)",

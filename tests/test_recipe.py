@@ -60,7 +60,7 @@ def test_recipe_refuses_a_missing_data_dir(tmp_path):
 
 
 def test_ablation_runs_the_named_rows_and_tabulates_their_curves_and_test_scores(tmp_path):
-    env = dict(os.environ, RECIPE_MAX_STEPS="2", ABLATION_ROWS="luong scheduled_sampling_two_pass")
+    env = dict(os.environ, RECIPE_MAX_STEPS="2", ABLATION_ROWS="lstm scheduled_sampling_two_pass")
     result = subprocess.run(
         ["bash", str(ABLATION), str(tmp_path),
          "--embedding_dim", "32", "--hidden_dim", "32", "--vocab_size", "600",
@@ -71,13 +71,15 @@ def test_ablation_runs_the_named_rows_and_tabulates_their_curves_and_test_scores
     two_pass = tmp_path / "scheduled_sampling_two_pass"
     flags = json.loads((two_pass / "training_args.json").read_text())
     assert flags["scheduled_sampling_mode"] == "two_pass" and flags["num_threads"] == 1
+    assert flags["cell_type"] == "gru"  # the recipe's cell; the lstm row changes it
+    assert json.loads((tmp_path / "lstm" / "training_args.json").read_text())["cell_type"] == "lstm"
     *lines, figure_line = result.stdout.splitlines()
     assert len(lines) == 2 + 7  # header, rule, one line per row
     assert figure_line == f"validation curves: {tmp_path / 'validation_curves.png'}"
     assert imread(tmp_path / "validation_curves.png").std() > 0.05
     rows = {line.split(" | ")[0].lstrip("| "): line for line in lines[2:]}
     for folder, label in [
-        ("luong", "the recipe (bi-LSTM, Luong attention, teacher forcing 1.0)"),
+        ("lstm", "LSTM instead of GRU"),
         (two_pass.name, "scheduled sampling, linear 1.0 -> 0.75, `two_pass` mode"),
     ]:
         cells = [cell.strip() for cell in rows[label].strip("|").split("|")]
@@ -88,7 +90,7 @@ def test_ablation_runs_the_named_rows_and_tabulates_their_curves_and_test_scores
 
     refused = subprocess.run(
         ["bash", str(ABLATION), str(tmp_path / "other")],
-        env=dict(env, ABLATION_ROWS="luong beam"), capture_output=True, text=True, timeout=60,
+        env=dict(env, ABLATION_ROWS="recipe beam"), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert refused.returncode == 2 and "unknown ablation row beam" in refused.stderr
 
